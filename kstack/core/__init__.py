@@ -1,0 +1,1 @@
+"""net/core and the kernel services it leans on (timers, clock, sysctl, MIB)."""

@@ -1,0 +1,81 @@
+"""include/net/dropreason-core.h: why an skb was freed without delivery."""
+import enum
+
+
+class SkbDropReason(enum.IntEnum):
+    NOT_SPECIFIED = 2
+    NO_SOCKET = 3
+    PKT_TOO_SMALL = 4
+    TCP_CSUM = 5
+    SOCKET_FILTER = 6
+    UDP_CSUM = 7
+    NETFILTER_DROP = 8
+    OTHERHOST = 9
+    IP_CSUM = 10
+    IP_INHDR = 11
+    IP_RPFILTER = 12
+    UNICAST_IN_L2_MULTICAST = 13
+    XFRM_POLICY = 14
+    IP_NOPROTO = 15
+    SOCKET_RCVBUFF = 16
+    PROTO_MEM = 17
+    TCP_MD5NOTFOUND = 18
+    SOCKET_BACKLOG = 20
+    TCP_FLAGS = 21
+    TCP_ZEROWINDOW = 22
+    TCP_OLD_DATA = 23
+    TCP_OVERWINDOW = 24
+    TCP_OFOMERGE = 25
+    TCP_RFC7323_PAWS = 26
+    TCP_INVALID_SEQUENCE = 28
+    TCP_RESET = 29
+    TCP_INVALID_SYN = 30
+    TCP_CLOSE = 31
+    TCP_FASTOPEN = 32
+    TCP_OLD_ACK = 33
+    TCP_TOO_OLD_ACK = 34
+    TCP_ACK_UNSENT_DATA = 35
+    TCP_OFO_QUEUE_PRUNE = 36
+    TCP_OFO_DROP = 37
+    IP_OUTNOROUTES = 38
+    BPF_CGROUP_EGRESS = 39
+    IPV6DISABLED = 40
+    NEIGH_CREATEFAIL = 41
+    NEIGH_FAILED = 42
+    NEIGH_QUEUEFULL = 43
+    NEIGH_DEAD = 44
+    TC_EGRESS = 45
+    QDISC_DROP = 46
+    CPU_BACKLOG = 47
+    XDP = 48
+    TC_INGRESS = 49
+    UNHANDLED_PROTO = 50
+    SKB_CSUM = 51
+    SKB_GSO_SEG = 52
+    SKB_UCOPY_FAULT = 53
+    DEV_HDR = 54
+    DEV_READY = 55
+    FULL_RING = 56
+    NOMEM = 57
+    HDR_TRUNC = 58
+    TAP_FILTER = 59
+    TAP_TXFILTER = 60
+    ICMP_CSUM = 61
+    INVALID_PROTO = 62
+    IP_INADDRERRORS = 63
+    IP_INNOROUTES = 64
+    PKT_TOO_BIG = 65
+    DUP_FRAG = 66
+    FRAG_REASM_TIMEOUT = 67
+    FRAG_TOO_FAR = 68
+    TCP_MINTTL = 69
+    IPV6_BAD_EXTHDR = 70
+    IP_TTL_EXPIRED = 71  # kstack: the kernel counts this under IP_INHDR paths
+    ARP_INVALID = 72     # kstack: malformed ARP body
+    NOT_FORWARDING = 73  # kstack: ip_forward off
+    TCP_LISTEN_OVERFLOW = 74  # kstack: accept queue full
+    ICMP_INVALID = 75    # kstack: malformed/unsupported ICMP
+    CONSUMED = 1  # not a drop: consume_skb
+
+
+SKB_DROP_REASON = SkbDropReason

@@ -1,0 +1,65 @@
+"""include/uapi/asm-generic/errno.h: errno values (Linux numbers).
+
+Protocol code may not import os; these are the Linux values, checked
+against the stdlib errno module by a unit test."""
+
+EPERM = 1
+ENOENT = 2
+EINTR = 4
+EIO = 5
+EBADF = 9
+EAGAIN = 11
+ENOMEM = 12
+EACCES = 13
+EFAULT = 14
+EBUSY = 16
+EEXIST = 17
+ENODEV = 19
+EINVAL = 22
+ENFILE = 23
+EMFILE = 24
+ENOSPC = 28
+EPIPE = 32
+ERANGE = 34
+EDEADLK = 35
+ENAMETOOLONG = 36
+ENOSYS = 38
+ENOTEMPTY = 39
+ENOTSOCK = 88
+EDESTADDRREQ = 89
+EMSGSIZE = 90
+EPROTOTYPE = 91
+ENOPROTOOPT = 92
+EPROTONOSUPPORT = 93
+ESOCKTNOSUPPORT = 94
+EOPNOTSUPP = 95
+EPFNOSUPPORT = 96
+EAFNOSUPPORT = 97
+EADDRINUSE = 98
+EADDRNOTAVAIL = 99
+ENETDOWN = 100
+ENETUNREACH = 101
+ENETRESET = 102
+ECONNABORTED = 103
+ECONNRESET = 104
+ENOBUFS = 105
+EISCONN = 106
+ENOTCONN = 107
+ESHUTDOWN = 108
+ETIMEDOUT = 110
+ECONNREFUSED = 111
+EHOSTDOWN = 112
+EHOSTUNREACH = 113
+EALREADY = 114
+EINPROGRESS = 115
+ENOTSUP = 95
+ENOTTY = 25
+ESRCH = 3
+E2BIG = 7
+ENXIO = 6
+ESPIPE = 29
+EPROTO = 71
+ENODATA = 61
+ERESTARTSYS = 512  # kernel-internal: a wait interrupted by a signal
+
+errorcode = {v: k for k, v in dict(globals()).items() if k.startswith('E') and isinstance(v, int) and k != 'ENOTSUP'}

@@ -1,0 +1,1 @@
+"""drivers/: NIC drivers (only these and the servers do I/O)."""

@@ -1,0 +1,1 @@
+"""net/: the protocol families (ethernet, ipv4, packet) and the socket layer."""

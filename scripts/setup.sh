@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Idempotent set-up: system packages (once), a venv in .venv, kstack installed editable.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need_apt=()
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+command -v tshark >/dev/null 2>&1 || need_apt+=(tshark)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+if [ ${#need_apt[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
+    (apt-get update -qq && apt-get install -y -qq "${need_apt[@]}") >/dev/null 2>&1 \
+        || echo "setup: could not install ${need_apt[*]} (tests needing them will skip)" >&2
+fi
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+stamp=.venv/.kstack-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+    touch "$stamp"
+fi
