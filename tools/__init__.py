@@ -1,0 +1,1 @@
+"""Command-line tools named after their Linux models (ip, ss, ping, tcpdump, ...)."""
