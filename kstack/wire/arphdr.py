@@ -9,7 +9,8 @@ from kstack.wire.inet import in_ntoa, mac_ntoa
 
 __all__ = [
     "ArpHdr", "ARPHRD_ETHER", "ARPHRD_LOOPBACK", "ARPHRD_NONE", "ARPHRD_IEEE802",
-    "ARPOP_REQUEST", "ARPOP_REPLY", "ARPOP_RREQUEST", "ARPOP_RREPLY", "ARPOP_NAK",
+    "ARPOP_REQUEST", "ARPOP_REPLY", "ARPOP_RREQUEST", "ARPOP_RREPLY", "ARPOP_InREQUEST",
+    "ARPOP_InREPLY", "ARPOP_NAK",
     "ARP_HDR_LEN", "ARP_ETH_IP_LEN",
 ]
 
@@ -22,6 +23,8 @@ ARPOP_REQUEST = 1
 ARPOP_REPLY = 2
 ARPOP_RREQUEST = 3
 ARPOP_RREPLY = 4
+ARPOP_InREQUEST = 8
+ARPOP_InREPLY = 9
 ARPOP_NAK = 10
 
 ARP_HDR_LEN = 8            # sizeof(struct arphdr)
@@ -84,9 +87,20 @@ class ArpHdr(Header):
     def summary(self, length: int | None = None) -> str:
         """tcpdump text: "ARP, Request who-has 10.0.0.2 tell 10.0.0.1, length 28".
         `length` is the ARP payload length tcpdump shows (46 for a padded 60-byte frame)."""
-        return "ARP, " + self._body() + f", length {ARP_ETH_IP_LEN if length is None else length}"
+        return "ARP, " + self._body(ARP_ETH_IP_LEN if length is None else length)
 
-    def _body(self) -> str:
+    def _body(self, length: int) -> str:
+        """tcpdump's text after "ARP, " (print-arp.c), including the trailing length."""
+        if self.ar_pro not in (0x0800, 0x1000):
+            hrd = "Ethernet" if self.ar_hrd == ARPHRD_ETHER else f"Unknown Hardware ({self.ar_hrd})"
+            return (f"{hrd} (len {self.ar_hln}), Unknown Protocol (0x{self.ar_pro:04x}) "
+                    f"(len {self.ar_pln}), length {length}")
+        text = self._op_text()
+        if text is None:
+            return f"Unknown ({self.ar_op}) "
+        return text + f", length {length}"
+
+    def _op_text(self) -> str | None:
         op = self.ar_op
         if op == ARPOP_REQUEST:
             s = f"Request who-has {in_ntoa(self.ar_tip)}"
@@ -99,4 +113,8 @@ class ArpHdr(Header):
             return f"Reverse Request who-is {mac_ntoa(self.ar_tha)} tell {mac_ntoa(self.ar_sha)}"
         if op == ARPOP_RREPLY:
             return f"Reverse Reply {mac_ntoa(self.ar_tha)} at {in_ntoa(self.ar_tip)}"
-        return f"Unknown ({op})"
+        if op == ARPOP_InREQUEST:
+            return f"Inverse Request who-is {mac_ntoa(self.ar_tha)} tell {mac_ntoa(self.ar_sha)}"
+        if op == ARPOP_InREPLY:
+            return f"Inverse Reply {mac_ntoa(self.ar_sha)} at {in_ntoa(self.ar_sip)}"
+        return None

@@ -139,6 +139,7 @@ class Token:
 _WORD_RE = re.compile(r"[A-Za-z0-9_]+")
 _HEX_RE = re.compile(r"0[xX][0-9a-fA-F]+\Z")
 _DIGITS_RE = re.compile(r"[0-9]+")
+_FLAGS_RE = re.compile(r"[A-Za-z.\-]+")
 _WS = " \t\r\n\f\v"
 
 # Words with a fixed meaning in the grammar; defines never replace these
@@ -351,7 +352,7 @@ class Lexer:
         self._pending.clear()
         self._skip()
         start = self.pos
-        m = re.compile(r"[A-Za-z.\-]+").match(self.text, start)
+        m = _FLAGS_RE.match(self.text, start)
         if not m:
             raise self.error("expected TCP flags (e.g. S, S., P., F., R, '-' for none)", start)
         self.pos = m.end()
