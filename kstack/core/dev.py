@@ -163,6 +163,7 @@ def __netif_receive_skb_core(skb) -> int:
     dev = skb.dev
     net = dev.nd_net
     skb.skb_iif = dev.ifindex
+    skb.network_header = skb.data   # skb_reset_network_header
     if net.tracing:
         net.trace("netif_receive_skb", skb)
     for pt in net.ptype_all:

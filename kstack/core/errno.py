@@ -59,6 +59,8 @@ E2BIG = 7
 ENXIO = 6
 ESPIPE = 29
 EPROTO = 71
+ENONET = 64
+EXDEV = 18
 ENODATA = 61
 ERESTARTSYS = 512  # kernel-internal: a wait interrupted by a signal
 

@@ -32,7 +32,7 @@ class SkBuff:
         "mac_header", "network_header", "transport_header",
         "dev", "sk", "protocol", "pkt_type", "ip_summed", "priority",
         "mark", "tstamp", "_dst", "cb", "destructor", "next", "truesize",
-        "nfct", "skb_iif", "gso_size", "users", "drop_reason",
+        "nfct", "skb_iif", "gso_size", "users", "drop_reason", "ignore_df",
     )
 
     def __init__(self, head: bytearray, data: int = 0, tail: int = 0):
@@ -61,6 +61,7 @@ class SkBuff:
         self.gso_size = 0
         self.users = 1
         self.drop_reason = 0
+        self.ignore_df = False
 
     # --- views -------------------------------------------------------------
     @property
@@ -237,8 +238,8 @@ def _net_of(skb: SkBuff):
 def kfree_skb(skb: SkBuff, reason: int = SkbDropReason.NOT_SPECIFIED) -> None:
     """Free a dropped skb: the reason is counted per namespace (drop monitor)."""
     skb.drop_reason = int(reason)
+    net = _net_of(skb)   # before skb_orphan clears skb.sk
     skb_orphan(skb)
-    net = _net_of(skb)
     if net is not None:
         net.kfree_skb_count(skb, reason)
 

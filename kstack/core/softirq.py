@@ -8,6 +8,10 @@ then reports that work is left (ksoftirqd's cue).
 """
 from collections import deque
 
+from .dropreason import SkbDropReason
+from .netdevice import NET_RX_DROP, NET_RX_SUCCESS
+from .skbuff import kfree_skb
+
 NET_TX_SOFTIRQ = 1 << 2
 NET_RX_SOFTIRQ = 1 << 3
 MAX_SOFTIRQ_RESTART = 10
@@ -88,9 +92,6 @@ def process_backlog(napi: NapiStruct, quota: int) -> int:
 
 
 def enqueue_to_backlog(skb, sd: SoftnetData) -> int:
-    from .dropreason import SkbDropReason
-    from .skbuff import kfree_skb
-    from .netdevice import NET_RX_DROP, NET_RX_SUCCESS
     if len(sd.input_pkt_queue) >= sd.net.core.sysctl_netdev_max_backlog:
         sd.dropped += 1
         if skb.dev is not None:

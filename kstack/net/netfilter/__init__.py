@@ -1,0 +1,1 @@
+"""net/netfilter: the hook core (core.py); tables (ip_tables, iptable_filter, nat) come later."""

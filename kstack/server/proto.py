@@ -1,0 +1,36 @@
+"""The wire protocol between libsock and kstackd (shared by both sides).
+
+Syscall channel (ZeroMQ DEALER -> ROUTER at ipc://RUNDIR/syscall): a request
+is one msgpack frame ``[seq, call, *args]``, optional payload frames follow;
+the reply is ``[seq, result, *extra]`` where result >= 0 or -errno.
+
+Session channel (AF_UNIX SOCK_SEQPACKET at RUNDIR/session): one connection
+per client process. The daemon greets with msgpack ``{"sid", "token"}``; the
+client passes fds to the daemon with SCM_RIGHTS, each message's data being the
+tag (the client's fd number, 4 bytes). Its hang-up is the process's death.
+
+Datagram sockets (UDP, raw) move each datagram through their SEQPACKET fd
+with an 8-byte header ``DGRAM_HDR``: IPv4 address, port, flags
+(bit 0: an address is given; client -> daemon only).
+"""
+import struct
+
+SYSCALL_EP = "syscall"
+CONTROL_EP = "control"
+CAPTURE_EP = "capture"
+SESSION_SOCK = "session"
+PIDFILE = "kstackd.pid"
+
+DGRAM_HDR = struct.Struct("!IHH")     # addr (host order int), port, flags
+DGRAM_HLEN = DGRAM_HDR.size
+DGRAM_F_ADDR = 1
+TAG = struct.Struct("!i")
+
+# Size of each end's SO_SNDBUF on the socket pair: small, so that what sits in
+# the fd stays a small part of what SO_SNDBUF/SO_RCVBUF account.
+PAIR_SNDBUF = 65536
+
+# Calls that get no reply (notifications).
+NOREPLY = frozenset(("attach", "close", "adopt", "cancel"))
+
+MAX_REQUEST = 1 << 20     # bytes in one request frame; larger is EMSGSIZE
