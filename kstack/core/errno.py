@@ -61,6 +61,9 @@ ESPIPE = 29
 EPROTO = 71
 ENONET = 64
 EXDEV = 18
+EDOM = 33
+EREMOTEIO = 121
+ENOIOCTLCMD = 515  # kernel-internal: "no such ioctl here", becomes ENOTTY
 ENODATA = 61
 ERESTARTSYS = 512  # kernel-internal: a wait interrupted by a signal
 

@@ -28,7 +28,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from .errno import EACCES, EAGAIN, EINTR, EINVAL, ENODEV, ENOMEM, ENOPROTOOPT, EPERM
+from .errno import EACCES, EAGAIN, EINTR, EINVAL, ENODEV, ENOMEM, ENOPROTOOPT, EOPNOTSUPP, EPERM
 from .skbuff import SkBuffHead, skb_orphan, skb_queue_purge
 from .sysctl import SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF
 from .wait import (EPOLLERR, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDBAND, EPOLLRDNORM, EPOLLWRBAND,
@@ -215,8 +215,8 @@ IP_PMTUDISC_OMIT = 5
 HZ = 250
 MAX_SCHEDULE_TIMEOUT = 2**63 - 1
 INT_MAX = 2**31 - 1
-EDOM = 33           # not in core/errno.py yet: SO_RCVTIMEO with tv_usec out of range
-ENOIOCTLCMD = 515   # kernel-internal: "no such ioctl", turned into ENOTTY at the syscall
+from .errno import EDOM
+from .errno import ENOIOCTLCMD
 
 
 class OptInt(int):
@@ -447,7 +447,7 @@ class Sock:
         self.sk_refcnt = 1
         self.sk_no_check_tx = 0
         self.sk_no_check_rx = 0
-        self.sk_incoming_cpu = 0
+        self.sk_incoming_cpu = -1
         self.sk_cookie = 0
         self.sk_kern_sock = 0
         self.sk_backlog_rcv = None
@@ -1047,7 +1047,7 @@ def sock_setsockopt(sock, level: int, optname: int, optval) -> int:
     elif optname == SO_INCOMING_CPU:
         sk.sk_incoming_cpu = val
     elif optname == SO_PASSCRED:
-        pass
+        return -EOPNOTSUPP      # sk_may_scm_recv: AF_UNIX/netlink only (Linux 6.18)
     else:
         return -ENOPROTOOPT
     return 0
@@ -1146,7 +1146,10 @@ def sock_getsockopt(sock, level: int, optname: int, buflen: int = 0):
     elif optname == SO_SNDLOWAT:
         v = 1
     elif optname == SO_PASSCRED:
-        v = 0
+        return -EOPNOTSUPP
+    elif optname == SO_PEERCRED:
+        # No peer process behind an inet socket: pid 0, uid and gid -1.
+        return put_bytes(struct.pack("<iII", 0, 0xFFFFFFFF, 0xFFFFFFFF), buflen or 4)
     elif optname == SO_ACCEPTCONN:
         v = int(sk.sk_state == TCP_LISTEN)
     elif optname == SO_MARK:
@@ -1157,6 +1160,8 @@ def sock_getsockopt(sock, level: int, optname: int, buflen: int = 0):
         v = int(sock_flag(sk, SOCK_SELECT_ERR_QUEUE))
     elif optname == SO_MAX_PACING_RATE:
         r = sk.sk_max_pacing_rate
+        if buflen >= 8:
+            return struct.pack("<Q", r & 0xFFFFFFFFFFFFFFFF)
         v = _s32(0xFFFFFFFF if r >= 0xFFFFFFFF else r)
     elif optname == SO_INCOMING_CPU:
         v = sk.sk_incoming_cpu

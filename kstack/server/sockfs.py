@@ -222,8 +222,10 @@ class SockFS:
         self.dirty = []
 
     def flush(self) -> None:
-        """Serve sockets whose wait queue woke (after softirq)."""
-        while self.dirty:
+        """Serve sockets whose wait queue woke (after softirq). One pass: a socket
+        marked again meanwhile waits for the next round, after softirqs have run
+        (else one busy sender would flood the backlog before the receiver runs)."""
+        if self.dirty:
             dirty, self.dirty = self.dirty, []
             for sf in dirty:
                 sf.dirty = False

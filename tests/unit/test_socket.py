@@ -401,3 +401,16 @@ def test_ioctl_fionbio_then_sendto_unconnected_blocks_never(h):
     h.ioctl(s, FIONBIO, 1)
     assert h.fcntl(s, F_GETFL) & O_NONBLOCK
     assert h.sendto(s, b"x", ("127.0.0.1", 9)) == 1
+
+
+def test_more_sol_socket_reads_like_linux(h):
+    # Linux 6.18 on this machine, getsockopt(SOL_SOCKET, opt, 64) on a fresh UDP socket.
+    s = h.socket()
+    assert h.getsockopt(s, SOL_SOCKET, 17, 64) == b"\0\0\0\0" + b"\xff" * 8   # SO_PEERCRED
+    assert h.getsockopt(s, SOL_SOCKET, 47, 64) == b"\xff" * 8                  # SO_MAX_PACING_RATE
+    assert h.getsockopt(s, SOL_SOCKET, 49, 64) == b"\xff" * 4                  # SO_INCOMING_CPU
+    assert h.getsockopt(s, SOL_SOCKET, 57, 64) == struct.pack("<Q", 1)         # SO_COOKIE
+    for call in (lambda: h.getsockopt(s, SOL_SOCKET, 16), lambda: h.setsockopt(s, SOL_SOCKET, 16, 1)):
+        with pytest.raises(OSError) as e:                                     # SO_PASSCRED
+            call()
+        assert err(e) == EOPNOTSUPP

@@ -7,13 +7,13 @@ computes or checks a checksum. lo has no queue (noqueue) and MTU 65536.
 from ...core.dev import dev_open, netif_rx, register_netdevice
 from ...core.netdevice import (ARPHRD_LOOPBACK, IFF_LOOPBACK, NETDEV_TX_OK, NetDevice,
                                NetDeviceOps)
-from ...core.skbuff import CHECKSUM_UNNECESSARY
+from ...core.skbuff import CHECKSUM_UNNECESSARY, skb_orphan
 from ...net.ethernet.eth import ETH_HLEN, eth_header_ops, eth_type_trans
 
 
 def loopback_xmit(skb, dev) -> int:
     length = skb.len
-    skb.sk = None
+    skb_orphan(skb)   # run the owner's destructor: wmem is returned on xmit
     skb.ip_summed = CHECKSUM_UNNECESSARY
     eth_type_trans(skb, dev)
     dev.stats.tx_packets += 1

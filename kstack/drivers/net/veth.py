@@ -7,7 +7,7 @@ in the peer's Net. No I/O, so the in-process network is deterministic.
 from ...core.dev import netif_rx, register_netdevice
 from ...core.dropreason import SkbDropReason
 from ...core.netdevice import IFF_UP, NETDEV_TX_OK, NetDevice, NetDeviceOps
-from ...core.skbuff import SkBuff, kfree_skb
+from ...core.skbuff import SkBuff, kfree_skb, skb_orphan
 from ...net.ethernet.eth import eth_random_addr, eth_type_trans, ether_setup
 
 
@@ -29,7 +29,7 @@ def veth_xmit(skb, dev) -> int:
     n = SkBuff(bytearray(skb.head[skb.data:skb.tail]), 0, length)
     n.ip_summed = skb.ip_summed
     n.gso_size = skb.gso_size
-    skb.sk = None
+    skb_orphan(skb)   # run the owner's destructor: wmem is returned on xmit
     dev.stats.tx_packets += 1
     dev.stats.tx_bytes += length
     peer.stats.rx_packets += 1

@@ -47,7 +47,7 @@ from .ip_output import (IP_PMTUDISC_DONT, IpcmCookie, __ip_make_skb, _check_size
                         ip_send_skb, _routing)
 from .protocol import NetProtocol, inet_protos
 
-ENONET = 64          # "Machine is not on the network" (missing from core.errno)
+from ...core.errno import ENONET
 
 # include/uapi/linux/icmp.h
 ICMP_ECHOREPLY = 0

@@ -544,6 +544,8 @@ class TcpSock(InetConnectionSock):
         self.syn_smc = 0
         self.linger_blocked = None
         self.tcp_rtx_queue = SkBuffHead()     # sent, not yet acked (the kernel's rbtree)
+        self.tsorted_sent_queue = {}          # id(skb) -> skb in (re)transmit time order (RACK)
+        self.rcv_rtt_last_tsecr = 0
         self.chrono_start = 0
         self.chrono_type = 0
         self.chrono_stat = [0, 0, 0]
@@ -1356,6 +1358,7 @@ def tcp_write_queue_purge(sk) -> None:
         skb = rq.popleft()
         sk.sk_wmem_queued -= skb.truesize
     sk.sk_wmem_queued = max(sk.sk_wmem_queued, 0)
+    sk.tsorted_sent_queue.clear()
     sk.packets_out = 0
     sk.highest_sack = None
     sk.sacked_out = sk.lost_out = sk.retrans_out = 0

@@ -2807,3 +2807,55 @@ def tcp_conn_request(rsk_ops, af_ops, sk, skb) -> int:
     inet_csk_reqsk_queue_hash_add(sk, req, timeout)
     af_ops.send_synack(sk, dst, None, req, skb)
     return 0
+
+
+# --- RTO: Loss state ---------------------------------------------------------------------
+def tcp_timeout_mark_lost(sk) -> None:
+    """On RTO every outstanding segment is lost, except ones sent too recently for RACK to
+    judge (and SACKed ones, unless the receiver reneged)."""
+    from .tcp_recovery import tcp_rack_skb_timeout
+    tp = sk
+    q = sk.tcp_rtx_queue.q
+    head = q[0] if q else None
+    is_reneg = head is not None and bool(head.cb.sacked & TCPCB_SACKED_ACKED)
+    if is_reneg:
+        net_inc_stat(sk.sk_net, "TCPSACKReneging")
+        tp.sacked_out = 0
+        tp.is_sack_reneg = 1
+    elif tcp_is_reno(tp):
+        tcp_reset_reno_sack(tp)
+    for skb in list(q):
+        if is_reneg:
+            skb.cb.sacked &= ~TCPCB_SACKED_ACKED
+        elif skb is not head and tcp_rack_skb_timeout(tp, skb, 0) > 0:
+            continue
+        tcp_mark_skb_lost(sk, skb)
+    tp.retransmit_skb_hint = None
+    tp.lost_skb_hint = None
+
+
+def tcp_enter_loss(sk) -> None:
+    """RFC 6298 §5.5 / RFC 5681 §3.1: ssthresh = ca->ssthresh(), cwnd = in flight + 1,
+    state Loss; F-RTO (RFC 5682) armed when tcp_frto allows."""
+    tp = sk
+    net = sk.sk_net
+    new_recovery = sk.icsk_ca_state < TCP_CA_Recovery
+    tcp_timeout_mark_lost(sk)
+    if sk.icsk_ca_state <= TCP_CA_Disorder or not after(tp.high_seq, tp.snd_una) or \
+            (sk.icsk_ca_state == TCP_CA_Loss and not sk.icsk_retransmits):
+        tp.prior_ssthresh = tcp_current_ssthresh(sk)
+        tp.prior_cwnd = tp.snd_cwnd
+        tp.snd_ssthresh = sk.icsk_ca_ops.ssthresh(sk)
+        tcp_ca_event(sk, CA_EVENT_LOSS)
+        tcp_init_undo(tp)
+    tp.snd_cwnd = tcp_packets_in_flight(tp) + 1
+    tp.snd_cwnd_cnt = 0
+    tp.snd_cwnd_stamp = tcp_jiffies32(sk)
+    reordering = net.ipv4.sysctl_tcp_reordering
+    if sk.icsk_ca_state <= TCP_CA_Disorder and tp.sacked_out >= reordering:
+        tp.reordering = min(tp.reordering, reordering)
+    tcp_set_ca_state(sk, TCP_CA_Loss)
+    tp.high_seq = tp.snd_nxt
+    tp.tlp_high_seq = 0
+    tp.frto = int(bool(net.ipv4.sysctl_tcp_frto) and (new_recovery or sk.icsk_retransmits) and
+                  not sk.icsk_mtup.probe_size)

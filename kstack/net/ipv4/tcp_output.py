@@ -386,7 +386,6 @@ def __tcp_v4_send_check(skb, saddr: int, daddr: int) -> None:
     c = csum_fold(saddr + daddr + ln + 6 + csum_partial(mv))
     seg[off + 16] = c >> 8
     seg[off + 17] = c & 0xFF
-    skb.ip_summed = CHECKSUM_UNNECESSARY if False else skb.ip_summed
 
 
 def tcp_event_data_sent(tp, sk) -> None:
@@ -486,7 +485,9 @@ def tcp_transmit_skb(sk, skb, clone_it: bool = True) -> int:
 
 
 def tcp_update_skb_after_send(sk, skb) -> None:
+    from .tcp_recovery import tcp_tsorted_move_tail
     skb.cb.skb_mstamp = sk.tcp_mstamp
+    tcp_tsorted_move_tail(sk, skb)
 
 
 def tcp_rate_skb_sent(sk, skb) -> None:
@@ -591,7 +592,9 @@ def tcp_fragment(sk, tcp_queue: int, skb, length: int, mss_now: int) -> int:
     q.insert(idx + 1, buff)
     if tcp_queue == TCP_FRAG_IN_RTX_QUEUE:
         # One more packet in flight, with skb's scoreboard bits.
+        from .tcp_recovery import tcp_tsorted_insert_after
         tcp_adjust_pcount(sk, skb, -1)
+        tcp_tsorted_insert_after(tp, skb, buff)
     return 0
 
 
