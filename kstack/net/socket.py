@@ -27,7 +27,7 @@ exactly "an errno").
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from ..core.errno import (EAFNOSUPPORT, EBADF, EEXIST, EINVAL, ENOBUFS, ENOTTY, EOPNOTSUPP,
+from ..core.errno import (EFAULT, EAFNOSUPPORT, EBADF, EEXIST, EINVAL, ENOBUFS, ENOTTY, EOPNOTSUPP,
                           EPIPE)
 from ..core.sock import (AF_INET, AF_PACKET, AF_UNSPEC, ENOIOCTLCMD, MSG_CMSG_CLOEXEC,
                          MSG_DONTWAIT, MSG_NOSIGNAL, NPROTO, SOCK_CLOEXEC, SOCK_MAX,
@@ -516,8 +516,11 @@ def __sys_sendmsg(files: FilesStruct, fd: int, buffers, ancdata=(), flags: int =
     """sendmsg(2) as Python's socket.sendmsg(buffers, ancdata, flags, address)."""
     if isinstance(buffers, (bytes, bytearray, memoryview)):
         data = buffers
+    elif isinstance(buffers, (list, tuple)) and all(
+            isinstance(b, (bytes, bytearray, memoryview)) for b in buffers):
+        data = b"".join(buffers)
     else:
-        data = b"".join(bytes(b) for b in buffers)
+        return -EFAULT   # an iovec that is not memory: copy_msghdr_from_user fails
     sock = _lookup(files, fd)
     if isinstance(sock, int):
         return sock
