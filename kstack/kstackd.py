@@ -267,6 +267,13 @@ def main(argv=None) -> int:
     except (RundirError, OSError, ValueError) as e:
         print(f"kstackd: {e}", file=sys.stderr)
         return 1
+    try:
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < hard:     # two fds per socket, a thousand connections and more
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, ValueError, OSError):
+        pass
     d = None
     try:
         d = Kstackd(rundir, config, args.seed, args.name)

@@ -49,7 +49,7 @@ NETSTAT_FIELDS = {
                "TCPAckCompressed", "TCPZeroWindowDrop", "TCPRcvQDrop", "TCPTimeWaitOverflow",
                "TCPReqQFullDrop", "TCPRetransFail", "TCPACKSkippedSynRecv", "TCPACKSkippedPAWS",
                "TCPACKSkippedSeq", "TCPACKSkippedFinWait2", "TCPACKSkippedTimeWait",
-               "TCPACKSkippedChallenge", "TCPDelivered", "TCPInvalidSack"],
+               "TCPACKSkippedChallenge", "TCPDelivered", "TCPInvalidSack", "BeyondWindow"],
     "IpExt": ["InNoRoutes", "InTruncatedPkts", "InMcastPkts", "OutMcastPkts", "InBcastPkts",
               "OutBcastPkts", "InOctets", "OutOctets", "InMcastOctets", "OutMcastOctets",
               "InBcastOctets", "OutBcastOctets", "InCsumErrors", "InNoECTPkts",

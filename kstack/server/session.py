@@ -23,7 +23,7 @@ import msgpack
 
 from .proto import SESSION_SOCK, TAG
 
-MAX_STASH = 4096          # fds a session may have in flight to us
+MAX_STASH = 256           # fd messages a session may have in flight to us (one per thread is usual)
 
 
 class Session:

@@ -72,7 +72,7 @@ class SockFile:
     __slots__ = ("kfd", "kfile", "ino", "dend", "dfd", "stream", "family", "type", "proto",
                  "tx_pending", "rx_pending", "in_eof", "out_shut", "tx_blocked", "events",
                  "err", "listening", "token_out", "refs", "closed", "wait", "wake",
-                 "hup", "dirty")
+                 "hup", "dirty", "watched", "abort")
 
     def __init__(self, kfd, kfile, dend, ino, family, type_, proto):
         self.kfd = kfd
@@ -99,6 +99,8 @@ class SockFile:
         self.wake = 0
         self.hup = False
         self.dirty = False
+        self.watched = False       # dfd is in the daemon's epoll set
+        self.abort = False         # the client closed with data unread: RST on close
 
     @property
     def sk(self):
@@ -137,6 +139,7 @@ class SockFS:
         self.by_dfd[sf.dfd] = sf
         sf.events = E_IN
         self.d.register(sf.dfd, E_IN, lambda ev, sf=sf: self._on_fd(sf, ev))
+        sf.watched = True
         if kfile is not None:
             sf.wait = WaitQueueEntry(self._on_wake, sf, EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLERR | EPOLLRDHUP)
             add_wait_queue(ksys.file_wq(kfile), sf.wait)
@@ -155,11 +158,15 @@ class SockFS:
         if session.fds.get(fd) is sf:
             del session.fds[fd]
         sf.refs.discard((session, fd))
-        if sf.closed and not sf.refs:
-            self.by_ino.pop(sf.ino, None)
+        if not sf.refs:
+            if sf.closed:
+                self.by_ino.pop(sf.ino, None)
+            elif not sf.watched:
+                # an errored socket (its fd no longer watched): nobody names it now
+                self.release(sf)
 
     def _set_events(self, sf: SockFile, events: int) -> None:
-        if sf.closed or sf.events == events or sf.dfd < 0:
+        if not sf.watched or sf.events == events:
             return
         sf.events = events
         self.d.modify(sf.dfd, events)
@@ -172,7 +179,9 @@ class SockFS:
         if sf.wait is not None and sf.wait.head is not None:
             remove_wait_queue(sf.wait.head, sf.wait)
         if sf.dfd >= 0:
-            self.d.unregister(sf.dfd)
+            if sf.watched:
+                self.d.unregister(sf.dfd)
+                sf.watched = False
             self.by_dfd.pop(sf.dfd, None)
             sf.dend.close()
             sf.dfd = -1
@@ -188,7 +197,7 @@ class SockFS:
         self.by_ino.pop(sf.ino, None)
 
     def close(self) -> None:
-        for sf in list(self.by_dfd.values()):
+        for sf in list(self.by_dfd.values()) + list(self.by_ino.values()):
             self.release(sf)
 
     # -- events ----------------------------------------------------------------
@@ -265,6 +274,10 @@ class SockFS:
                     data = os.read(sf.dfd, CHUNK)
                 except (BlockingIOError, InterruptedError):
                     break
+                except ConnectionResetError:
+                    # unix_release_sock: the client's last close left data unread
+                    data = b""
+                    sf.hup = sf.abort = True
                 except OSError:
                     data = b""
                     sf.hup = True
@@ -354,11 +367,11 @@ class SockFS:
             ksys.sys_shutdown(self.kfiles, sf.kfd, socket.SHUT_WR)
 
     def _hangup(self, sf: SockFile) -> None:
-        abort = False
+        abort = sf.abort
         if sf.stream and sf.dfd >= 0:
             try:
                 # unix_release_sock: the client closed with data unread -> ECONNRESET here
-                abort = sf.dend.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0
+                abort = abort or sf.dend.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0
             except OSError:
                 pass
         if sf.rx_pending:
@@ -456,8 +469,9 @@ class SockFS:
             pass
         # Our own shutdown makes the daemon end report HUP forever: stop
         # watching it; the socket is released when no session names it.
-        self.d.unregister(sf.dfd)
-        self.by_dfd.pop(sf.dfd, None)
+        if sf.watched:
+            self.d.unregister(sf.dfd)
+            sf.watched = False
         sf.events = 0
         if not sf.refs:
             self.release(sf)

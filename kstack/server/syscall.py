@@ -416,6 +416,9 @@ class SyscallServer:
         if pair is None:
             return -EBADF
         dend, ino = pair
+        if dend.type != socket.SOCK_STREAM:
+            dend.close()
+            return -EINVAL
         if sf.listening:
             sf.token_out = False
         self._nonblock(sf, nb)
@@ -474,6 +477,8 @@ class SyscallServer:
             return -EBADF
         if type(level) is not int or type(opt) is not int:
             raise TypeError
+        if buflen is not None and (type(buflen) is not int or not 0 <= buflen <= 65536):
+            return -EINVAL
         if level == socket.SOL_SOCKET and opt == socket.SO_ERROR:
             err = sf.err
             sf.err = 0
@@ -482,6 +487,10 @@ class SyscallServer:
         r = ksys.sys_getsockopt(self.d.sockfs.kfiles, sf.kfd, level, opt, buflen)
         if type(r) is int and r < 0:
             return r
+        if isinstance(r, int):
+            r = int(r)            # OptInt: a negative value that is not an errno
+        elif isinstance(r, (bytearray, memoryview)):
+            r = bytes(r)
         return [0, r]
 
     def sys_shutdown(self, s, ident, seq, fd, how):
@@ -597,21 +606,15 @@ class SyscallServer:
         self.replies.append([ident, msgpack.packb([seq, len(data), a[0], a[1]]), bytes(data)])
         return None
 
-    def sys_poll(self, s, ident, seq, items, timeout=None):
-        """poll on the sockets themselves, now (what the fds cannot say: a pending
-        connect): [0, [[fd, revents], ...]] for the ready ones, POLLNVAL for bad fds."""
-        out = []
-        if not isinstance(items, list) or len(items) > 65536:
+    def sys_poll(self, s, ident, seq, fd, events):
+        """The socket's own poll mask, now (what the fd cannot say: a pending
+        connect): [0, revents & (events | EPOLLERR | EPOLLHUP)]."""
+        sf = self._sf(s, fd)
+        if sf is None or sf.kfile is None:
+            return -EBADF
+        if type(events) is not int:
             raise TypeError
-        for fd, events in items:
-            sf = self._sf(s, fd)
-            if sf is None or sf.kfile is None:
-                out.append([fd, 0x20])
-            else:
-                m = ksys.sock_poll(sf.kfile) & (events | 0x18)
-                if m:
-                    out.append([fd, m])
-        return [0, out]
+        return [0, ksys.sock_poll(sf.kfile) & (events | 0x18)]
 
     def sys_wait(self, s, ident, seq, fd, events, timeout=None):
         """Sleep until the socket's poll mask meets events (or timeout): what libsock's

@@ -187,7 +187,9 @@ def seq_add(a: int, b: int) -> int:
 
 # --- time ------------------------------------------------------------------------------
 def tcp_clock_us(sk) -> int:
-    return int(sk.sk_net.clock.now() * 1000000 + 0.5)
+    """The µs clock. Offset by 1 µs so a stamp taken at fake time 0 is not "unset" (0),
+    as Linux's clock never reads 0."""
+    return int(sk.sk_net.clock.now() * 1000000 + 0.5) + 1
 
 
 def tcp_jiffies32_of(net) -> int:
@@ -264,7 +266,7 @@ class TcpSkbCb:
     __slots__ = ("seq", "end_seq", "tcp_tw_isn", "tcp_flags", "sacked", "ip_dsfield", "eor",
                  "ack_seq", "th", "sack_blocks", "tx_delivered_mstamp", "tx_delivered",
                  "tx_first_tx_mstamp", "tx_is_app_limited", "skb_mstamp", "header", "has_rxtstamp",
-                 "lost_seq", "pcount", "mss")
+                 "lost_seq", "pcount", "mss", "vseq")
 
     def __init__(self, seq=0, end_seq=0, tcp_flags=0):
         self.seq = seq
@@ -287,6 +289,7 @@ class TcpSkbCb:
         self.lost_seq = 0
         self.pcount = 1
         self.mss = 0
+        self.vseq = seq
 
     def copy(self):
         n = TcpSkbCb(self.seq, self.end_seq, self.tcp_flags)
@@ -554,6 +557,8 @@ class TcpSock(InetConnectionSock):
         self.sk_hashed_key = None
         self.sk_listen_key = None
         self.sk_backlog_len = 0
+        self.gso_segs = 0
+        self.sk_pacing_shift = 10
         self.sk_socket_nospace = False
         self.tcp_orphaned = False
         self.retransmit_skb_hint = None
@@ -877,12 +882,26 @@ def tcp_init_sock(sk) -> None:
     sk.sk_rcvbuf = net.ipv4.sysctl_tcp_rmem[1]
     sk.scaling_ratio = TCP_DEFAULT_SCALING_RATIO
     sk.sk_backlog_len = 0
+    sk.sk_pacing_rate = (1 << 64) - 1      # sock_init_data: ~0UL until the first RTT
+    sk.sk_pacing_shift = 10
 
 
 # --- send ----------------------------------------------------------------------------------
 def tcp_xmit_size_goal(sk, mss_now: int, large_allowed: bool) -> int:
-    """Without GSO the size goal is one MSS (tcp_xmit_size_goal with sk_can_gso false)."""
-    return mss_now
+    """How big Linux would make one write-queue skb: GSO is always on for TCP, so up to
+    min(64 KB, half the peer's largest window), in whole MSS. kstack's skbs stay one MSS
+    each; this size marks the boundaries of the "virtual" (Linux) skbs, which decide when
+    a write is pushed and where GSO bursts end (their last segment carries PSH)."""
+    from .tcp_output import tcp_bound_to_half_wnd
+    tp = sk
+    if not large_allowed:
+        return mss_now
+    new_size_goal = tcp_bound_to_half_wnd(tp, sk.sk_gso_max_size)
+    size_goal = tp.gso_segs * mss_now
+    if new_size_goal < size_goal or new_size_goal >= size_goal + mss_now:
+        tp.gso_segs = min(new_size_goal // mss_now, 65535)
+        size_goal = tp.gso_segs * mss_now
+    return max(size_goal, mss_now)
 
 
 def tcp_send_mss(sk, flags: int):
@@ -959,8 +978,9 @@ def tcp_stream_alloc_skb(sk, size: int = 0):
     return skb
 
 
-# Memory one queued segment costs beyond its payload (sk_buff + shared info + header room).
-TCP_SKB_TX_OVERHEAD = 768
+# Memory one Linux write-queue skb costs beyond its payload: SKB_TRUESIZE of the 1 KB slab
+# that holds MAX_TCP_HEADER and skb_shared_info. Charged once per Linux (virtual) skb.
+TCP_SKB_TX_OVERHEAD = 1280
 
 
 def tcp_remove_empty_skb(sk) -> None:
@@ -1019,13 +1039,30 @@ def _tcp_sendmsg_locked(sk, msg, size: int, copied: int, first: bool):
 
     while msg_data_left(msg):
         skb = tcp_write_queue_tail(sk)
-        copy = size_goal - skb.len if skb is not None else 0
-        if copy <= 0 or not _tcp_skb_can_collapse_to(skb):
+        # vcopy: room left in the Linux skb this data goes to (see tcp_xmit_size_goal)
+        if skb is not None:
+            vstart = skb.cb.vseq if after(skb.cb.vseq, tp.snd_nxt) else tp.snd_nxt
+            vcopy = size_goal - ((tp.write_seq - vstart) & _M32)
+        else:
+            vcopy = 0
+        if vcopy <= 0 or not _tcp_skb_can_collapse_to(skb):
             if not sk_stream_memory_free(sk):
                 return _wait_for_space(sk, msg, size, copied, flags, mss_now, size_goal, timeo)
             skb = tcp_stream_alloc_skb(sk, 0)
             tcp_skb_entail(sk, skb)
-            copy = size_goal
+            skb.cb.vseq = skb.cb.seq
+            vcopy = size_goal
+        elif skb.len >= mss_now:
+            # The Linux skb goes on; kstack's skbs are one MSS each.
+            nskb = tcp_stream_alloc_skb(sk, 0)
+            nskb.truesize = 0
+            tcp_skb_entail(sk, nskb)
+            nskb.cb.vseq = skb.cb.vseq
+            # The Linux skb's flags (a PSH mark) live at its tail.
+            nskb.cb.tcp_flags = skb.cb.tcp_flags
+            skb.cb.tcp_flags &= ~TCPHDR_PSH
+            skb = nskb
+        copy = min(vcopy, mss_now - skb.len)
         left = msg_data_left(msg)
         if copy > left:
             copy = left
@@ -1043,13 +1080,15 @@ def _tcp_sendmsg_locked(sk, msg, size: int, copied: int, first: bool):
             if flags & MSG_EOR:
                 skb.cb.eor = 1
             break
-        if skb.len < size_goal or (flags & MSG_OOB):
+        vstart = skb.cb.vseq if after(skb.cb.vseq, tp.snd_nxt) else tp.snd_nxt
+        if ((tp.write_seq - vstart) & _M32) < size_goal or (flags & MSG_OOB):
             continue
         if forced_push(tp):
             from .tcp_output import __tcp_push_pending_frames
             tcp_mark_push(tp, skb)
             __tcp_push_pending_frames(sk, mss_now, TCP_NAGLE_PUSH)
-        elif skb is tcp_send_head(sk):
+        elif vstart == tp.snd_nxt:
+            # The full Linux skb is the send head: tcp_push_one.
             from .tcp_output import tcp_push_one
             tcp_push_one(sk, mss_now)
     if copied:

@@ -35,6 +35,11 @@ cube_factor = (1 << (10 + 3 * BICTCP_HZ)) // (bic_scale * 10)
 _M32 = 0xFFFFFFFF
 
 
+def _jiffies(sk) -> int:
+    """tcp_jiffies32 (HZ=1000) of the socket's namespace clock."""
+    return int(sk.sk_net.clock.now() * HZ + 1e-6) & _M32
+
+
 def _s32(x: int) -> int:
     x &= _M32
     return x - (1 << 32) if x & 0x80000000 else x
@@ -90,7 +95,7 @@ def cubictcp_init(sk) -> None:
 def cubictcp_cwnd_event(sk, event: int) -> None:
     if event == CA_EVENT_TX_START:
         ca = _ca(sk)
-        now = sk.tcp_jiffies32()
+        now = _jiffies(sk)
         delta = _s32(now - sk.lsndtime)
         # Application-limited (idle) for a while: shift epoch_start to keep cwnd on the curve.
         if ca.epoch_start and delta > 0:
@@ -124,7 +129,7 @@ def cubic_root(a: int) -> int:
 
 
 def bictcp_update(sk, ca: Bictcp, cwnd: int, acked: int) -> None:
-    now = sk.tcp_jiffies32()
+    now = _jiffies(sk)
     ca.ack_cnt += acked
     if ca.last_cwnd == cwnd and _s32(now - ca.last_time) <= HZ // 32:
         return
@@ -253,7 +258,7 @@ def cubictcp_acked(sk, sample) -> None:
     if sample.rtt_us < 0:
         return
     # Discard delay samples right after fast recovery.
-    if ca.epoch_start and _s32(sk.tcp_jiffies32() - ca.epoch_start) < HZ:
+    if ca.epoch_start and _s32(_jiffies(sk) - ca.epoch_start) < HZ:
         return
     delay = sample.rtt_us or 1
     if ca.delay_min == 0 or ca.delay_min > delay:

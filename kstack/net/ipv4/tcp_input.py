@@ -1586,11 +1586,12 @@ def tcp_cong_avoid(sk, ack: int, acked: int) -> None:
 
 
 def tcp_update_pacing_rate(sk) -> None:
-    """sk_pacing_rate = cwnd*mss/srtt scaled by tcp_pacing_ss_ratio (slow start) or
-    tcp_pacing_ca_ratio (reported in TCP_INFO; kstack does not pace)."""
+    """sk_pacing_rate = 200% (slow start) or 120% (avoidance) of cwnd*mss/srtt
+    (tcp_pacing_ss_ratio / tcp_pacing_ca_ratio). kstack does not pace; the rate sizes GSO
+    bursts (tcp_tso_autosize) and is reported in TCP_INFO."""
     tp = sk
     net = sk.sk_net
-    rate = tp.mss_cache * (1000000 << 3)
+    rate = tp.mss_cache * ((1000000 // 100) << 3)
     if tp.snd_cwnd < tp.snd_ssthresh // 2:
         rate *= net.ipv4.sysctl_tcp_pacing_ss_ratio
     else:
@@ -1598,7 +1599,6 @@ def tcp_update_pacing_rate(sk) -> None:
     rate *= max(tp.snd_cwnd, tp.packets_out)
     if tp.srtt_us:
         rate //= tp.srtt_us
-    rate //= 100
     sk.sk_pacing_rate = min(rate, sk.sk_max_pacing_rate)
 
 
@@ -1907,7 +1907,6 @@ def tcp_queue_rcv(sk, skb) -> None:
         tcp_rcv_nxt_update(sk, skb.cb.end_seq)
         consume_skb(skb)
         return
-    skb.data_cb_seq = skb.cb.seq
     tcp_rcv_nxt_update(sk, skb.cb.end_seq)
     q.append(skb)
     skb_set_owner_r(skb, sk)
@@ -2494,14 +2493,10 @@ def tcp_rcv_synsent_state_process(sk, skb, th) -> int:
     if th.flags & TCPHDR_ACK:
         # "If SEG.ACK =< ISS, or SEG.ACK > SND.NXT, send a reset"
         if not after(cb.ack_seq, tp.snd_una) or after(cb.ack_seq, tp.snd_nxt):
-            if sk.icsk_pending == ICSK_TIME_RETRANS:
-                pass
-            kfree_skb(skb, SkbDropReason.TCP_ACK_UNSENT_DATA)
             return 1
         if tp.rx_opt.saw_tstamp and tp.rx_opt.rcv_tsecr and \
                 not between(tp.rx_opt.rcv_tsecr, tp.retrans_stamp, tcp_time_ms(tp)):
             net_inc_stat(net, "PAWSActive")
-            kfree_skb(skb, SkbDropReason.TCP_RFC7323_PAWS)
             return 1
         if th.flags & TCPHDR_RST:
             tcp_reset(sk, skb)
@@ -2797,7 +2792,7 @@ def tcp_conn_request(rsk_ops, af_ops, sk, skb) -> int:
             (max_syn_backlog - sk.icsk_accept_queue.qlen < (max_syn_backlog >> 2)):
         net_inc_stat(net, "ListenDrops")
         return 0
-    isn = af_ops.init_seq(skb)
+    isn = cb.tcp_tw_isn or af_ops.init_seq(skb)
     req.ts_off = af_ops.init_ts_off(net, skb) if tmp_opt.tstamp_ok else 0
     req.snt_isn = isn
     req.req_dst = dst
@@ -2859,3 +2854,24 @@ def tcp_enter_loss(sk) -> None:
     tp.tlp_high_seq = 0
     tp.frto = int(bool(net.ipv4.sysctl_tcp_frto) and (new_recovery or sk.icsk_retransmits) and
                   not sk.icsk_mtup.probe_size)
+
+
+def tcp_simple_retransmit(sk) -> None:
+    """PMTU shrank: everything bigger than the new MSS is lost; resend it now without
+    touching cwnd (the units changed, not the congestion)."""
+    tp = sk
+    mss = tcp_current_mss(sk)
+    for skb in list(sk.tcp_rtx_queue.q):
+        if ((skb.cb.end_seq - skb.cb.seq) & _M32) > mss:
+            tcp_mark_skb_lost(sk, skb)
+    if not tp.lost_out:
+        return
+    if tcp_is_reno(tp):
+        tcp_limit_reno_sacked(tp)
+    if sk.icsk_ca_state != TCP_CA_Loss:
+        tp.high_seq = tp.snd_nxt
+        tp.snd_ssthresh = tcp_current_ssthresh(sk)
+        tp.prior_ssthresh = 0
+        tp.undo_marker = 0
+        tcp_set_ca_state(sk, TCP_CA_Loss)
+    tcp_xmit_retransmit_queue(sk)

@@ -416,7 +416,7 @@ def tcp_event_ack_sent(sk, rcv_nxt: int) -> None:
     inet_csk_clear_xmit_timer(sk, ICSK_TIME_DACK)
 
 
-def __tcp_transmit_skb(sk, skb, clone_it: bool, rcv_nxt: int) -> int:
+def __tcp_transmit_skb(sk, skb, clone_it: bool, rcv_nxt: int, extra_flags: int = 0) -> int:
     """Put a TCP header on (a copy of) skb and hand it to IP (ip_queue_xmit)."""
     tp = sk
     net = sk.sk_net
@@ -449,7 +449,7 @@ def __tcp_transmit_skb(sk, skb, clone_it: bool, rcv_nxt: int) -> int:
     off = skb_push(skb, tcp_header_size)
     skb.transport_header = off
     _TCPHDR.pack_into(skb.head, off, sk.inet_sport, sk.inet_dport, tcb.seq & _M32, rcv_nxt & _M32,
-                      ((tcp_header_size >> 2) << 12) | tcb.tcp_flags, window, 0, 0)
+                      ((tcp_header_size >> 2) << 12) | tcb.tcp_flags | extra_flags, window, 0, 0)
     if optbytes:
         skb.head[off + 20:off + 20 + len(optbytes)] = optbytes
     skb.sk = sk
@@ -658,7 +658,10 @@ def tcp_nagle_test(tp, skb, cur_mss: int, nonagle: int) -> bool:
     return False
 
 
-def tcp_cwnd_test(tp) -> int:
+def tcp_cwnd_test(tp, skb=None) -> int:
+    # Don't be strict about the congestion window for the final FIN.
+    if skb is not None and (skb.cb.tcp_flags & TCPHDR_FIN) and skb.len <= tp.mss_cache:
+        return 1
     in_flight = tcp_packets_in_flight(tp)
     cwnd = tp.snd_cwnd
     if in_flight >= cwnd:
@@ -739,41 +742,123 @@ def tcp_in_cwnd_reduction(sk) -> bool:
     return bool((1 << sk.icsk_ca_state) & ((1 << TCP_CA_CWR) | (1 << TCP_CA_Recovery)))
 
 
+def tcp_tso_autosize(sk, mss_now: int, min_tso_segs: int) -> int:
+    """Segments per GSO burst: ~1 ms of the pacing rate (sk_pacing_shift 10), more on low-RTT
+    paths (tcp_tso_rtt_log), at least tcp_min_tso_segs, at most 64 KB."""
+    from .tcp import tcp_min_rtt
+    nbytes = sk.sk_pacing_rate >> sk.sk_pacing_shift
+    r = tcp_min_rtt(sk) >> sk.sk_net.ipv4.sysctl_tcp_tso_rtt_log
+    if r < 32:
+        nbytes += sk.sk_gso_max_size >> r
+    nbytes = min(nbytes, sk.sk_gso_max_size)
+    return max(nbytes // mss_now, min_tso_segs)
+
+
+def tcp_tso_segs(sk, mss_now: int) -> int:
+    ca = sk.icsk_ca_ops
+    min_tso = ca.min_tso_segs(sk) if ca.min_tso_segs is not None else \
+        sk.sk_net.ipv4.sysctl_tcp_min_tso_segs
+    return min(tcp_tso_autosize(sk, mss_now, min_tso), 65535)
+
+
+def _gso_burst(sk, head, mss_now: int, cwnd_quota: int, nonagle: int) -> int:
+    """How many of kstack's MSS segments, from the send head, Linux would send as one GSO
+    packet now: cwnd_quota segments at most, within the receive window, within the Linux
+    skb the head belongs to (cb.vseq), leaving out a Nagle-held partial tail
+    (tcp_mss_split_point)."""
+    tp = sk
+    q = sk.sk_write_queue.q
+    vseq = head.cb.vseq
+    group = []
+    total = 0
+    for skb in q:
+        if skb.cb.vseq != vseq:
+            break
+        group.append(skb)
+        total += skb.len
+    is_tail = group[-1] is q[-1]
+    window = (tcp_wnd_end(tp) - head.cb.seq) & _M32
+    if window >= 0x80000000:
+        window = 0
+    max_len = mss_now * cwnd_quota
+    if max_len <= window and not is_tail:
+        limit = max_len
+    else:
+        needed = min(total, window)
+        if max_len <= needed:
+            limit = max_len
+        else:
+            partial = needed % mss_now
+            if tcp_nagle_check(partial != 0, tp, nonagle):
+                limit = needed - partial
+            else:
+                limit = needed
+    n = 0
+    acc = 0
+    for skb in group:
+        if acc + skb.len > limit and n:
+            break
+        acc += skb.len
+        n += 1
+        if acc >= limit:
+            break
+    return max(n, 1)
+
+
 def tcp_write_xmit(sk, mss_now: int, nonagle: int, push_one: int) -> bool:
-    """Send what the congestion and receive windows and Nagle allow. True when nothing
-    could be sent with nothing in flight (the caller arms the zero-window probe)."""
+    """Send what the congestion and receive windows and Nagle allow, as Linux's GSO bursts
+    (the last segment of a multi-segment burst carries PSH). True when nothing could be
+    sent with nothing in flight (the caller arms the zero-window probe)."""
     tp = sk
     sent_pkts = 0
     tcp_mstamp_refresh(sk)
     is_cwnd_limited = False
     is_rwnd_limited = False
+    max_segs = tcp_tso_segs(sk, mss_now)
+    burst_left = 0
+    burst_multi = False
     while True:
         skb = tcp_send_head(sk)
         if skb is None:
             break
-        cwnd_quota = tcp_cwnd_test(tp)
-        if not cwnd_quota:
-            if push_one == 2:
-                cwnd_quota = 1      # force out a loss probe
-            else:
+        if not burst_left:
+            if push_one and sent_pkts:
                 break
-        if not tcp_snd_wnd_test(tp, skb, mss_now):
+            cwnd_quota = tcp_cwnd_test(tp, skb)
+            if not cwnd_quota:
+                if push_one == 2:
+                    cwnd_quota = 1      # force out a loss probe
+                else:
+                    break
+            cwnd_quota = min(cwnd_quota, max_segs)
+            if not tcp_snd_wnd_test(tp, skb, mss_now):
+                is_rwnd_limited = True
+                break
+            burst_left = _gso_burst(sk, skb, mss_now, cwnd_quota, nonagle)
+            burst_multi = burst_left > 1
+            if not burst_multi and not tcp_nagle_test(
+                    tp, skb, mss_now, nonagle if tcp_skb_is_last(sk, skb) else TCP_NAGLE_PUSH):
+                break
+        elif not tcp_snd_wnd_test(tp, skb, mss_now):
             is_rwnd_limited = True
-            break
-        if not tcp_nagle_test(tp, skb, mss_now,
-                              nonagle if tcp_skb_is_last(sk, skb) else TCP_NAGLE_PUSH):
             break
         if skb.len > mss_now:
             tcp_fragment(sk, TCP_FRAG_IN_WRITE_QUEUE, skb, mss_now, mss_now)
         if skb.cb.end_seq == skb.cb.seq:
             break
-        if tcp_transmit_skb(sk, skb, True):
+        burst_left -= 1
+        extra = TCPHDR_PSH if (burst_multi and burst_left == 0) else 0
+        if __tcp_transmit_skb(sk, skb, True, tp.rcv_nxt, extra):
             break
         tcp_event_new_data_sent(sk, skb)
         tcp_minshall_update(tp, mss_now, skb)
         sent_pkts += 1
-        if push_one:
-            break
+        if not burst_left:
+            nxt = tcp_send_head(sk)
+            if nxt is not None and nxt.cb.vseq == skb.cb.vseq:
+                # tso_fragment: the rest of the Linux skb becomes an skb of its own.
+                nxt.truesize += TCP_SKB_TX_OVERHEAD
+                sk.sk_wmem_queued += TCP_SKB_TX_OVERHEAD
     is_cwnd_limited = is_cwnd_limited or tcp_packets_in_flight(tp) >= tp.snd_cwnd
     if sent_pkts or is_cwnd_limited:
         tcp_cwnd_validate(sk, is_cwnd_limited)
@@ -942,7 +1027,13 @@ def tcp_xmit_retransmit_queue(sk) -> None:
     rtx_head = tcp_rtx_queue_head(sk)
     hole = None
     rearm_timer = False
-    for skb in list(sk.tcp_rtx_queue.q):
+    q = sk.tcp_rtx_queue.q
+    i = -1
+    while True:
+        i += 1
+        if i >= len(q):
+            break
+        skb = q[i]
         if tp.snd_cwnd - tcp_packets_in_flight(tp) <= 0:
             break
         sacked = skb.cb.sacked
