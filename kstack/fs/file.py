@@ -217,6 +217,8 @@ def do_dup2(files: FilesStruct, file: File, fd: int, flags: int = 0) -> int:
 
 
 def sys_dup3(files: FilesStruct, oldfd: int, newfd: int, flags: int = 0) -> int:
+    if type(newfd) is not int or type(oldfd) is not int or type(flags) is not int:
+        return -EBADF if type(flags) is int else -EINVAL   # fds are unsigned ints
     if flags & ~O_CLOEXEC:
         return -EINVAL
     if oldfd == newfd:
@@ -230,6 +232,8 @@ def sys_dup3(files: FilesStruct, oldfd: int, newfd: int, flags: int = 0) -> int:
 
 
 def sys_dup2(files: FilesStruct, oldfd: int, newfd: int) -> int:
+    if type(newfd) is not int or type(oldfd) is not int:
+        return -EBADF
     if oldfd == newfd:
         return oldfd if oldfd in files.fdt else -EBADF
     return sys_dup3(files, oldfd, newfd, 0)
