@@ -60,9 +60,23 @@ def say(out, text):
 
 
 def main(argv=None) -> int:
+    """`kstack demo`: first the daemon demo (a web server and client through kstackd),
+    then this in-process network. --inproc runs only the second."""
     ap = argparse.ArgumentParser(prog="kstack demo", description=__doc__.splitlines()[0])
-    ap.parse_args(argv)
+    ap.add_argument("--inproc", action="store_true", help="only the in-process network")
+    args = ap.parse_args(argv)
     out = sys.stdout
+    if not args.inproc:
+        from . import demo_daemon
+        print("== 1. an unmodified web server and client through kstackd ==", flush=True)
+        rc = demo_daemon.main([])
+        if rc:
+            return rc
+        print("\n== 2. an in-process network on a fake clock: alice - router - bob ==", file=out)
+    return inproc(out)
+
+
+def inproc(out) -> int:
     w, alice, router, bob, printer = build(out)
 
     say(out, "bob listens on UDP 9000; alice sends him a datagram (ARP first, on both wires)")

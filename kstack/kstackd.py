@@ -33,6 +33,7 @@ class RundirError(Exception):
 def prepare_rundir(path: str) -> str:
     """Create DIR 0700, or check an existing one is ours and private."""
     path = os.path.abspath(path)
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:

@@ -26,16 +26,13 @@ def connection_based(sk) -> bool:
 
 def __skb_try_recv_datagram(sk, queue, flags: int):
     """The head skb (dequeued unless MSG_PEEK), or -errno: sk_err first, else -EAGAIN."""
-    err = sock_error(sk)
-    if err:
-        return err
-    if flags & MSG_PEEK:
-        skb = skb_peek(queue)
-    else:
-        skb = skb_dequeue(queue)
-    if skb is None:
+    if sk.sk_err:
+        return sock_error(sk)
+    q = queue.q
+    if not q:
         return -EAGAIN
-    return skb
+    # __skb_try_recv_from_queue: peek, or __skb_unlink the head
+    return q[0] if flags & MSG_PEEK else q.popleft()
 
 
 def __skb_wait_for_more_packets(sk, queue, timeo, retry):
@@ -53,10 +50,10 @@ def __skb_wait_for_more_packets(sk, queue, timeo, retry):
 
 
 def __skb_recv_datagram(sk, queue, flags: int, retry):
-    timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT)
     r = __skb_try_recv_datagram(sk, queue, flags)
     if type(r) is not int:
         return r
+    timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT)
     if r != -EAGAIN or timeo == 0:
         return r
     return __skb_wait_for_more_packets(sk, queue, timeo, retry)

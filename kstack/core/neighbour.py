@@ -19,6 +19,8 @@ use) so an idle Net has no timer pending.
 """
 from collections import deque
 
+from ..net.ethernet.eth import HhCache
+from .dev import dev_queue_xmit
 from .dropreason import SkbDropReason
 from .errno import EEXIST, EINVAL, ENOBUFS, ENOENT, ENETDOWN, EPERM
 from .skbuff import kfree_skb, skb_clone, skb_push, consume_skb
@@ -170,7 +172,6 @@ class Neighbour:
                  "confirmed", "updated", "used", "timer", "gc_listed", "protocol")
 
     def __init__(self, tbl, dev, primary_key):
-        from ..net.ethernet.eth import HhCache
         self.tbl = tbl
         self.parms = tbl.parms
         self.dev = dev
@@ -422,7 +423,6 @@ def neigh_blackhole(neigh, skb) -> int:
 
 
 def neigh_direct_output(neigh, skb) -> int:
-    from .dev import dev_queue_xmit
     return dev_queue_xmit(skb)
 
 
@@ -441,9 +441,12 @@ def neigh_update_hhs(neigh) -> None:
 
 def neigh_hh_output(hh, skb) -> int:
     """Prepend the cached link header and transmit."""
-    from .dev import dev_queue_xmit
     hh_len = hh.hh_len
-    off = skb_push(skb, hh_len)
+    off = skb.data - hh_len
+    if off >= 0:
+        skb.data = off                  # __skb_push: the headroom is there
+    else:
+        off = skb_push(skb, hh_len)     # grow the headroom first
     skb.head[off:off + hh_len] = hh.hh_data
     skb.mac_header = off
     return dev_queue_xmit(skb)
@@ -459,7 +462,6 @@ def _dev_hard_header(skb, dev, type_, daddr, saddr, len_) -> int:
 def neigh_resolve_output(neigh, skb) -> int:
     """Slow path: resolve first (queue while INCOMPLETE), then build the header."""
     if not neigh_event_send(neigh, skb):
-        from .dev import dev_queue_xmit
         dev = neigh.dev
         if dev.header_ops is not None and dev.header_ops.cache is not None and not neigh.hh.hh_len:
             neigh_hh_init(neigh)
@@ -475,7 +477,6 @@ def neigh_resolve_output(neigh, skb) -> int:
 
 def neigh_connected_output(neigh, skb) -> int:
     """The address is known: build the header and transmit."""
-    from .dev import dev_queue_xmit
     if skb.network_header >= 0 and skb.data < skb.network_header:
         skb.data = skb.network_header
     err = _dev_hard_header(skb, neigh.dev, skb.protocol, neigh.ha, None, skb.len)

@@ -172,10 +172,16 @@ def dequeue_skb(q):
     return q.dequeue()
 
 
+# dev.py imports this module: dev_hard_start_xmit is bound on first use.
+_dev_hard_start_xmit = None
+
+
 def sch_direct_xmit(skb, q, dev) -> bool:
     """Hand one skb to the driver; False if the driver is busy (requeued)."""
-    from .dev import dev_hard_start_xmit
-    rc = dev_hard_start_xmit(skb, dev)
+    global _dev_hard_start_xmit
+    if _dev_hard_start_xmit is None:
+        from .dev import dev_hard_start_xmit as _dev_hard_start_xmit
+    rc = _dev_hard_start_xmit(skb, dev)
     if rc != NETDEV_TX_OK:
         dev_requeue_skb(skb, q)
         return False

@@ -7,6 +7,8 @@ are ints, and network_header/transport_header/mac_header are offsets into
 head. skb_clone shares head (copy-on-write is the caller's business: a clone
 that will be pushed into gets skb_copy).
 """
+from collections import deque
+
 from .dropreason import SkbDropReason
 
 # ip_summed values (include/linux/skbuff.h)
@@ -39,7 +41,7 @@ class SkBuff:
         self.head = head
         self.data = data
         self.tail = tail
-        self.end = len(head)
+        self.end = end = len(head)
         self.mac_header = -1
         self.network_header = -1
         self.transport_header = -1
@@ -55,7 +57,7 @@ class SkBuff:
         self.cb = None          # per-layer control block (TCP_SKB_CB, IPCB, ...)
         self.destructor = None
         self.next = None
-        self.truesize = len(head) + 240  # sizeof(struct sk_buff) ~ 240 bytes
+        self.truesize = end + 240        # sizeof(struct sk_buff) ~ 240 bytes
         self.nfct = None
         self.skb_iif = 0
         self.gso_size = 0
@@ -258,7 +260,6 @@ class SkBuffHead:
     __slots__ = ("q",)
 
     def __init__(self):
-        from collections import deque
         self.q = deque()
 
     @property

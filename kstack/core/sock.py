@@ -303,8 +303,7 @@ def memcpy_to_msg(msg: Msghdr, data) -> int:
 
 def recv_msghdr(size: int, controllen: int = 0) -> Msghdr:
     """A Msghdr for receiving up to size bytes (the kernel's iov of the user buffer)."""
-    m = Msghdr(bytearray(), controllen=controllen, iov_len=size)
-    return m
+    return Msghdr(bytearray(), None, None, controllen, 0, size)
 
 
 def put_cmsg(msg: Msghdr, level: int, type_: int, data: bytes) -> None:
@@ -525,7 +524,7 @@ def inet_sk(sk) -> InetSock:
 
 # --- flags ------------------------------------------------------------------------
 def sock_flag(sk: Sock, flag: int) -> bool:
-    return bool(sk.sk_flags >> flag & 1)
+    return (sk.sk_flags >> flag) & 1 == 1
 
 
 def sock_set_flag(sk: Sock, flag: int) -> None:
@@ -806,30 +805,19 @@ __sk_dst_reset = sk_dst_reset
 
 
 def __sk_dst_check(sk: Sock, cookie: int = 0):
-    """The cached route if still valid (core/dst.py dst_check), else forget it: None."""
+    """The cached route if still valid, else forget it: None. As the kernel's: a dst that
+    is not obsolete is good; an obsolete one asks its ops.check (ipv4_dst_check compares
+    the route's generation with the namespace's)."""
     dst = sk.sk_dst_cache
-    if dst is None:
-        return None
-    check = _dst_check()
-    if check is not None and check(dst) is None:
-        sk.sk_dst_cache = None
-        return None
+    if dst is not None and dst.obsolete:
+        ops = dst.ops
+        if ops is None or ops.check is None or ops.check(dst, cookie) is None:
+            sk.sk_dst_cache = None
+            return None
     return dst
 
 
 sk_dst_check = __sk_dst_check
-_dst_check_cache = []
-
-
-def _dst_check():
-    """The routing engineer's dst_check(dst) -> dst | None, imported once it exists."""
-    if not _dst_check_cache:
-        try:
-            from .dst import dst_check as fn
-        except ImportError:
-            return None
-        _dst_check_cache.append(fn)
-    return _dst_check_cache[0]
 
 
 # --- SOL_SOCKET options -------------------------------------------------------------------

@@ -10,6 +10,7 @@ from collections import deque
 
 from .dropreason import SkbDropReason
 from .netdevice import NET_RX_DROP, NET_RX_SUCCESS
+from .sch_generic import QDISC_STATE_SCHED, qdisc_run
 from .skbuff import kfree_skb
 
 NET_TX_SOFTIRQ = 1 << 2
@@ -77,14 +78,22 @@ def napi_complete_done(napi: NapiStruct, work_done: int = 0) -> bool:
     return True
 
 
+# dev.py imports this module: its receive entry is bound on first use.
+_netif_receive_skb = None
+
+
 def process_backlog(napi: NapiStruct, quota: int) -> int:
     """The backlog NAPI: deliver what netif_rx queued."""
-    from .dev import __netif_receive_skb
+    global _netif_receive_skb
+    if _netif_receive_skb is None:
+        from .dev import __netif_receive_skb as _netif_receive_skb
+    receive = _netif_receive_skb
     sd = napi.dev  # set to the SoftnetData by enqueue_to_backlog
     q = sd.input_pkt_queue
+    popleft = q.popleft
     work = 0
     while q and work < quota:
-        __netif_receive_skb(q.popleft())
+        receive(popleft())
         work += 1
     if not q:
         napi_complete_done(napi, work)
@@ -99,8 +108,10 @@ def enqueue_to_backlog(skb, sd: SoftnetData) -> int:
         kfree_skb(skb, SkbDropReason.CPU_BACKLOG)
         return NET_RX_DROP
     sd.input_pkt_queue.append(skb)
-    sd.backlog.dev = sd
-    napi_schedule(sd.backlog, sd)
+    backlog = sd.backlog
+    if not backlog.state & NAPI_STATE_SCHED:    # the first packet schedules the backlog NAPI
+        backlog.dev = sd
+        napi_schedule(backlog, sd)
     return NET_RX_SUCCESS
 
 
@@ -126,7 +137,6 @@ def net_rx_action(sd: SoftnetData) -> None:
 
 def net_tx_action(sd: SoftnetData) -> None:
     """Run every qdisc that __netif_schedule put on the output_queue."""
-    from .sch_generic import QDISC_STATE_SCHED, qdisc_run
     n = len(sd.output_queue)
     for _ in range(n):
         q = sd.output_queue.popleft()

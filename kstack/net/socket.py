@@ -25,6 +25,7 @@ negative int comes back as OptInt so ``type(r) is int and r < 0`` is
 exactly "an errno").
 """
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Optional
 
 from ..core.errno import (EFAULT, EAFNOSUPPORT, EBADF, EEXIST, EINVAL, ENOBUFS, ENOTTY, EOPNOTSUPP,
@@ -313,8 +314,13 @@ def move_addr_to_kernel(addr):
 def move_addr_to_user(sa) -> Optional[tuple]:
     if sa is None:
         return None
-    a = sa.sin_addr
-    return (f"{(a >> 24) & 255}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}", sa.sin_port)
+    return (_ntoa(sa.sin_addr), sa.sin_port)
+
+
+@lru_cache(maxsize=1024)
+def _ntoa(a: int) -> str:
+    """Dotted quad of a host-order address (memoised: every datagram received names one)."""
+    return f"{(a >> 24) & 255}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}"
 
 
 # --- blocking ---------------------------------------------------------------------------
@@ -496,7 +502,7 @@ def _sigpipe(files: FilesStruct, sock: Socket, flags: int, r):
 
 def __sys_sendto(files: FilesStruct, fd: int, data, flags: int = 0, addr=None):
     """nbytes | -errno | Blocked. MSG_DONTWAIT, MSG_NOSIGNAL, MSG_MORE, MSG_CONFIRM..."""
-    sock = _lookup(files, fd)
+    sock = sockfd_lookup(files, fd)
     if isinstance(sock, int):
         return sock
     name = None
@@ -506,10 +512,12 @@ def __sys_sendto(files: FilesStruct, fd: int, data, flags: int = 0, addr=None):
             return name
     if sock.file.f_flags & O_NONBLOCK:
         flags |= MSG_DONTWAIT
-    msg = Msghdr(data, name, flags=flags)
+    msg = Msghdr(data, name, None, 0, flags)
     r = sock.ops.sendmsg(sock, msg, msg.iov_len)
-    return _finish_blocking(_net_of(files, sock), r,
-                            lambda r: _sigpipe(files, sock, flags, r))
+    if type(r) is Blocked:
+        return _finish_blocking(_net_of(files, sock), r,
+                                lambda r: _sigpipe(files, sock, flags, r))
+    return _sigpipe(files, sock, flags, r) if r == -EPIPE else r
 
 
 def __sys_sendmsg(files: FilesStruct, fd: int, buffers, ancdata=(), flags: int = 0, addr=None):
@@ -542,25 +550,26 @@ def __sys_recvfrom(files: FilesStruct, fd: int, size: int, flags: int = 0):
     back zero-padded to its real length, as Python's recvfrom shows it."""
     if size < 0:
         return -EINVAL
-    sock = _lookup(files, fd)
+    sock = sockfd_lookup(files, fd)
     if isinstance(sock, int):
         return sock
     if sock.file.f_flags & O_NONBLOCK:
         flags |= MSG_DONTWAIT
     msg = recv_msghdr(size)
+    r = sock.ops.recvmsg(sock, msg, size, flags)
+    if type(r) is Blocked:
+        return _finish_blocking(_net_of(files, sock), r, lambda n: _recvfrom_finish(msg, n))
+    return _recvfrom_finish(msg, r)
 
-    def attempt():
-        return sock.ops.recvmsg(sock, msg, size, flags)
 
-    def finish(n):
-        if n < 0:
-            return n
-        data = bytes(msg.msg_iter)
-        if n > len(data):
-            data += bytes(n - len(data))
-        return data, move_addr_to_user(msg.msg_name)
-
-    return _finish_blocking(_net_of(files, sock), attempt(), finish)
+def _recvfrom_finish(msg, n):
+    """recvfrom's copy-out: the bytes (zero-padded to n with MSG_TRUNC) and the sender."""
+    if n < 0:
+        return n
+    data = bytes(msg.msg_iter)
+    if n > len(data):
+        data += bytes(n - len(data))
+    return data, move_addr_to_user(msg.msg_name)
 
 
 def __sys_recvmsg(files: FilesStruct, fd: int, size: int, ancbufsize: int = 0, flags: int = 0):

@@ -48,10 +48,27 @@ def sock_row(sf) -> dict:
     return row
 
 
+def tcp_info(sk) -> dict:
+    """INET_DIAG_INFO: struct tcp_info (tcp_get_info), for ss -i."""
+    try:
+        from ..net.ipv4.tcp import tcp_get_info
+    except ImportError:
+        return {}
+    return tcp_get_info(sk)
+
+
 def sock_diag(d, attrs: dict) -> list:
+    """attrs: {"info": true} adds tcp_info to TCP rows (ss -i)."""
     rows = []
     for sf in list(d.sockfs.by_ino.values()):
         if sf.closed:
             continue
-        rows.append(sock_row(sf))
+        row = sock_row(sf)
+        sk = sf.sk
+        if attrs.get("info") and sf.stream and sk is not None and hasattr(sk, "snd_una"):
+            row["info"] = tcp_info(sk)
+            row["pump"] = {"tx_pending": len(sf.tx_pending or b""), "rx_pending": len(sf.rx_pending or b""),
+                           "tx_blocked": sf.tx_blocked, "in_eof": sf.in_eof, "out_shut": sf.out_shut,
+                           "events": sf.events}
+        rows.append(row)
     return rows

@@ -115,3 +115,21 @@ def set_nonblock(file, nonblock: bool) -> None:
         file.f_flags |= O_NONBLOCK
     else:
         file.f_flags &= ~O_NONBLOCK
+
+
+def set_nospace(file) -> None:
+    """SOCK_NOSPACE: a nonblocking sender found the send buffer full, so the stack's
+    write-space callback must wake us (tcp_sendmsg_locked sets it at wait_for_space,
+    before sk_stream_wait_memory returns -EAGAIN; kstack's TCP sets it only when it
+    sleeps, so the pump sets it too)."""
+    sk = file_sock(file)
+    if sk is not None and hasattr(sk, "sk_socket_nospace"):
+        sk.sk_socket_nospace = True
+
+
+def sockaddr_in(addr: int, port: int):
+    """struct sockaddr_in for the __sys_* entry points (they take it as the kernel does)."""
+    return _SockaddrIn(2, addr, port)
+
+
+from ..core.sock import SockaddrIn as _SockaddrIn  # noqa: E402

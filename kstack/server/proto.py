@@ -7,7 +7,10 @@ the reply is ``[seq, result, *extra]`` where result >= 0 or -errno.
 Session channel (AF_UNIX SOCK_SEQPACKET at RUNDIR/session): one connection
 per client process. The daemon greets with msgpack ``{"sid", "token"}``; the
 client passes fds to the daemon with SCM_RIGHTS, each message's data being the
-tag (the client's fd number, 4 bytes). Its hang-up is the process's death.
+tag (the client's fd number, 4 bytes), optionally followed by msgpack
+``[family, type, proto]``: socket(2) itself, done by the daemon when it reads
+the message (no ZeroMQ round trip; a failure is returned by the next call
+naming the fd). Its hang-up is the process's death.
 
 Datagram sockets (UDP, raw) move each datagram through their SEQPACKET fd
 with an 8-byte header ``DGRAM_HDR``: IPv4 address, port, flags

@@ -28,7 +28,7 @@ MAX_STASH = 256           # fd messages a session may have in flight to us (one 
 
 class Session:
     __slots__ = ("sid", "token", "conn", "pid", "uid", "fds", "stash", "idents", "dead",
-                 "requests", "created")
+                 "requests", "created", "failed")
 
     def __init__(self, sid, token, conn, pid, uid):
         self.sid = sid
@@ -41,6 +41,7 @@ class Session:
         self.idents = set()    # ZeroMQ routing ids bound to this session
         self.dead = False
         self.requests = 0
+        self.failed = {}       # client fd -> errno of a socket() sent on the connection
 
     def __repr__(self):
         return f"<session {self.sid} pid={self.pid} fds={len(self.fds)}>"
@@ -122,12 +123,17 @@ class SessionServer:
                 # EOF on SEQPACKET: the client closed its end
                 self.reap(s)
                 return
-            if len(data) != TAG.size or not fds:
+            if len(data) < TAG.size or not fds:
                 for fd in fds:
                     os.close(fd)
                 self.d.stats["bad_requests"] += 1
                 continue
-            tag = TAG.unpack(data)[0]
+            tag = TAG.unpack_from(data)[0]
+            if len(data) > TAG.size:
+                # socket(2) itself, with no ZeroMQ round trip: [family, type, proto]
+                # follow the tag, the pair's two ends ride along (proto.py).
+                self.d.syscalls.socket_from_conn(s, tag, fds, data[TAG.size:])
+                continue
             old = s.stash.pop(tag, None)
             if old:
                 for fd in old:

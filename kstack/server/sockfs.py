@@ -58,10 +58,6 @@ _hdr_pack = DGRAM_HDR.pack
 _hdr_unpack = DGRAM_HDR.unpack_from
 
 
-def _ntoa(a: int) -> str:
-    return f"{a >> 24 & 255}.{a >> 16 & 255}.{a >> 8 & 255}.{a & 255}"
-
-
 def _aton(s: str) -> int:
     return int.from_bytes(socket.inet_aton(s), "big")
 
@@ -72,7 +68,7 @@ class SockFile:
     __slots__ = ("kfd", "kfile", "ino", "dend", "dfd", "stream", "family", "type", "proto",
                  "tx_pending", "rx_pending", "in_eof", "out_shut", "tx_blocked", "events",
                  "err", "listening", "token_out", "refs", "closed", "wait", "wake",
-                 "hup", "dirty", "watched", "abort")
+                 "hup", "dirty", "watched", "abort", "rx_chunk")
 
     def __init__(self, kfd, kfile, dend, ino, family, type_, proto):
         self.kfd = kfd
@@ -101,6 +97,7 @@ class SockFile:
         self.dirty = False
         self.watched = False       # dfd is in the daemon's epoll set
         self.abort = False         # the client closed with data unread: RST on close
+        self.rx_chunk = CHUNK      # most taken from the socket at once (follows SO_RCVBUF)
 
     @property
     def sk(self):
@@ -135,6 +132,9 @@ class SockFS:
         except OSError:
             pass
         sf = SockFile(kfd, kfile, dend, ino, family, type_, proto)
+        sk = sf.sk
+        if sf.stream and sk is not None and 0 < getattr(sk, "sk_rcvbuf", PAIR_SNDBUF) < PAIR_SNDBUF:
+            self.size_fd(sf, sk.sk_rcvbuf)          # an accepted child of a small-buffer listener
         self.by_ino[ino] = sf
         self.by_dfd[sf.dfd] = sf
         sf.events = E_IN
@@ -146,6 +146,17 @@ class SockFS:
         # data may already be queued (an accepted socket)
         self._mark(sf, EPOLLIN)
         return sf
+
+    def size_fd(self, sf: SockFile, rcvbuf) -> None:
+        """Shrink (or restore) the daemon end's SO_SNDBUF to follow SO_RCVBUF."""
+        if isinstance(rcvbuf, (bytes, bytearray)):
+            rcvbuf = int.from_bytes(bytes(rcvbuf[:4]).ljust(4, b"\0"), "little")
+        try:
+            size = max(2304, min(PAIR_SNDBUF, int(rcvbuf)))
+            sf.dend.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+            sf.rx_chunk = min(CHUNK, size)
+        except (OSError, ValueError, TypeError):
+            pass
 
     def ref(self, sf: SockFile, session, fd: int) -> None:
         old = session.fds.get(fd)
@@ -291,8 +302,8 @@ class SockFS:
             if r == -EAGAIN:
                 sf.tx_pending = data
                 sf.tx_blocked = True
+                ksys.set_nospace(sf.kfile)
                 self._set_events(sf, sf.events & ~E_IN)
-                # the socket may have freed room since (a wake we did not see)
                 return
             if r < 0:
                 sf.tx_pending = None
@@ -301,7 +312,14 @@ class SockFS:
                 return
             self.stats["tx_bytes"] += r
             budget -= r
-            sf.tx_pending = data[r:] if r < len(data) else None
+            if r < len(data):
+                # a short write: the send buffer is full (wait for write space)
+                sf.tx_pending = data[r:]
+                sf.tx_blocked = True
+                ksys.set_nospace(sf.kfile)
+                self._set_events(sf, sf.events & ~E_IN)
+                return
+            sf.tx_pending = None
         else:
             # budget spent: come back next turn
             self._mark(sf, EPOLLOUT)
@@ -334,7 +352,8 @@ class SockFS:
                 sf.tx_pending = None
                 continue
             a, port, flags = _hdr_unpack(data)
-            addr = (_ntoa(a), port) if flags & DGRAM_F_ADDR else None
+            # the kernel's own sockaddr_in: no text round trip per datagram
+            addr = ksys.sockaddr_in(a, port) if flags & DGRAM_F_ADDR else None
             r = ksys.sys_sendto(kfiles, sf.kfd, memoryview(data)[DGRAM_HLEN:], SEND_FLAGS, addr)
             if r == -EAGAIN:
                 sf.tx_pending = data
@@ -390,7 +409,7 @@ class SockFS:
         kfiles = self.kfiles
         stream = sf.stream
         for _ in range(64):
-            r = ksys.sys_recvfrom(kfiles, sf.kfd, CHUNK, MSG_DONTWAIT)
+            r = ksys.sys_recvfrom(kfiles, sf.kfd, sf.rx_chunk if stream else CHUNK, MSG_DONTWAIT)
             if type(r) is int:
                 if r == -EAGAIN:
                     break

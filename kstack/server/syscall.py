@@ -25,8 +25,7 @@ import traceback
 import msgpack
 import zmq
 
-from ..core.errno import (EAGAIN, EBADF, EFAULT, EINPROGRESS, EINTR, EINVAL, EMSGSIZE,
-                          ENOSYS, ENOTCONN, ENOTSOCK)
+from ..core.errno import EAGAIN, EBADF, EFAULT, EINPROGRESS, EINTR, EINVAL, ENOSYS, ENOTCONN
 from ..core.timer import TimerList
 from ..core.wait import Blocked, WaitQueueEntry, add_wait_queue, remove_wait_queue
 from . import ksys
@@ -39,8 +38,6 @@ _NOBLOCK = zmq.NOBLOCK
 
 SOCK_TYPE_MASK = 0xF
 O_NONBLOCK = 0o4000
-SIOCINQ = 0x541B
-SIOCOUTQ = 0x5411
 
 
 def _addr_out(a):
@@ -49,6 +46,13 @@ def _addr_out(a):
     if isinstance(a, (tuple, list)):
         return list(a)
     return a
+
+
+class SocketFailed(Exception):
+    """A call names an fd whose socket() (sent on the session connection) failed."""
+
+    def __init__(self, err):
+        self.err = err
 
 
 class Parked:
@@ -179,6 +183,8 @@ class SyscallServer:
             session.requests += 1
         try:
             r = fn(session, ident, seq, *req[2:], *(frames[2:]))
+        except SocketFailed as e:
+            r = -e.err
         except (TypeError, ValueError, IndexError, KeyError, OverflowError, AttributeError,
                 UnicodeError) as e:
             self.stats["bad_requests"] += 1
@@ -305,7 +311,9 @@ class SyscallServer:
 
     def _take_pair(self, s, tag):
         """Claim (daemon end, client end inode) sent with tag; None if missing."""
-        fds = self.d.sessions.claim(s, tag)
+        return self._pair_from(self.d.sessions.claim(s, tag))
+
+    def _pair_from(self, fds):
         if not fds or len(fds) != 2:
             for x in fds or ():
                 os.close(x)
@@ -336,6 +344,9 @@ class SyscallServer:
         pair = self._take_pair(s, fd)
         if pair is None:
             return -EBADF
+        return self._socket(s, fd, pair, family, type_, proto)
+
+    def _socket(self, s, fd, pair, family, type_, proto):
         dend, ino = pair
         kfiles = self.d.sockfs.files()
         kfd = ksys.sys_socket(kfiles, family, type_, proto)
@@ -350,10 +361,43 @@ class SyscallServer:
             return -EINVAL
         sf = self.d.sockfs.attach(kfd, dend, ino, family, type_ & SOCK_TYPE_MASK, proto)
         self.d.sockfs.ref(sf, s, fd)
+        s.failed.pop(fd, None)
         return ino
+
+    def socket_from_conn(self, s, fd, fds, payload) -> None:
+        """socket(2) that came on the session connection (no reply: libsock sends it
+        only for combinations that cannot fail but for lack of memory; a failure is
+        kept and returned by the next call naming fd)."""
+        import msgpack as _mp
+        pair = self._pair_from(fds)
+        try:
+            family, type_, proto = _mp.unpackb(payload)
+            if type(family) is not int or type(type_) is not int or type(proto) is not int:
+                raise TypeError
+        except Exception:
+            self.stats["bad_requests"] += 1
+            if pair is not None:
+                pair[0].close()
+            return
+        if pair is None:
+            s.failed[fd] = EBADF
+            return
+        try:
+            r = self._socket(s, fd, pair, family, type_, proto)
+        except Exception as e:
+            self.d.oops(e, "socket")
+            r = -EFAULT
+        if r < 0:
+            s.failed[fd] = -r
 
     def _sf(self, s, fd):
         sf = self.file(s, fd)
+        if sf is None:
+            # its socket() may still wait on the session connection
+            self.d.sessions.drain(s)
+            sf = s.fds.get(fd)
+            if sf is None and fd in s.failed:
+                raise SocketFailed(s.failed.pop(fd))
         if sf is None or sf.closed:
             return None
         return sf
@@ -469,7 +513,13 @@ class SyscallServer:
         if type(level) is not int or type(opt) is not int or not isinstance(value, (int, bytes)):
             raise TypeError
         self.d.sockfs.tx(sf)          # data already written goes first
-        return ksys.sys_setsockopt(self.d.sockfs.kfiles, sf.kfd, level, opt, value)
+        r = ksys.sys_setsockopt(self.d.sockfs.kfiles, sf.kfd, level, opt, value)
+        if r == 0 and level == socket.SOL_SOCKET and opt == socket.SO_RCVBUF and sf.dfd >= 0 \
+                and sf.stream:
+            # What waits in the fd, unread, is outside the socket's accounting: keep it
+            # no larger than the application asked the receive buffer to be.
+            self.d.sockfs.size_fd(sf, value)
+        return r
 
     def sys_getsockopt(self, s, ident, seq, fd, level, opt, buflen=None):
         sf = self._sf(s, fd)
@@ -509,6 +559,8 @@ class SyscallServer:
         return r
 
     def sys_close(self, s, ident, seq, fd, ino=None):
+        if type(fd) is int:
+            s.failed.pop(fd, None)
         sf = s.fds.get(fd) if type(fd) is int else None
         if sf is not None and (ino is None or sf.ino == ino):
             self.d.sockfs.unref(sf, s, fd)
@@ -569,18 +621,7 @@ class SyscallServer:
             return -EBADF
         if type(cmd) is not int:
             raise TypeError
-        r = ksys.sys_ioctl(self.d.sockfs.kfiles, sf.kfd, cmd, arg)
-        if type(r) is int and r >= 0 and sf.dfd >= 0:
-            # What sits in the fd counts too (the client sees one queue).
-            import fcntl
-            import struct as _st
-            if cmd == SIOCINQ and sf.stream:
-                buf = fcntl.ioctl(sf.dfd, SIOCOUTQ, b"\0\0\0\0")
-                r += _st.unpack("i", buf)[0] + len(sf.rx_pending or b"")
-            elif cmd == SIOCOUTQ and sf.stream:
-                buf = fcntl.ioctl(sf.dfd, SIOCINQ, b"\0\0\0\0")
-                r += _st.unpack("i", buf)[0] + len(sf.tx_pending or b"")
-        return r
+        return ksys.sys_ioctl(self.d.sockfs.kfiles, sf.kfd, cmd, arg)
 
     def sys_sendto(self, s, ident, seq, fd, flags, host, port, *payload):
         """sendto through the syscall channel (MSG_OOB and flags the fd cannot carry)."""

@@ -66,13 +66,12 @@ def ip_is_fragment(frag_off: int) -> bool:
 def ip_send_check(buf, offset: int = 0) -> int:
     """include/net/ip.h ip_send_check(): zero the check field of the header at `offset`,
     compute it over ihl*4 bytes, store it; returns the value."""
-    mv = memoryview(buf)
-    ihl = mv[offset] & 0x0F
-    mv[offset + 10] = 0
-    mv[offset + 11] = 0
-    c = ip_fast_csum(mv[offset:offset + ihl * 4])
-    mv[offset + 10] = c >> 8
-    mv[offset + 11] = c & 0xFF
+    n = (buf[offset] & 0x0F) << 2
+    buf[offset + 10] = 0
+    buf[offset + 11] = 0
+    c = ip_fast_csum(buf[offset:offset + n], n >> 2)
+    buf[offset + 10] = c >> 8
+    buf[offset + 11] = c & 0xFF
     return c
 
 

@@ -133,6 +133,22 @@ def capture_device(net, name="tun0", mtu=1500) -> NetDevice:
     return dev
 
 
+def tun_truesize(length: int) -> int:
+    """skb->truesize Linux gives a packet written to a tun device (tun_get_user ->
+    alloc_skb: NET_SKB_PAD + len + the aligned skb_shared_info, rounded up to the kmalloc
+    bucket, plus the aligned struct sk_buff); above SKB_MAX_HEAD the rest goes to page frags.
+    TCP's receive-window arithmetic (scaling_ratio, tcp_grow_window) follows it."""
+    head = 64 + length + 320
+    if head > 4096:
+        return 4096 + 256 + ((head - 4096 + 4095) // 4096) * 4096
+    bucket = 8
+    while bucket < head:
+        bucket <<= 1
+    if 96 < head <= 192 and head <= 192:
+        bucket = 192 if head > 128 else bucket
+    return bucket + 256
+
+
 class TcpTestbed:
     """One kstack host on a capture link to a scripted remote."""
 
@@ -166,6 +182,7 @@ class TcpTestbed:
     # packets
     def inject(self, packet: bytes) -> None:
         skb = skb_from_bytes(packet, headroom=64)
+        skb.truesize = tun_truesize(len(packet))
         skb.dev = self.dev
         skb.protocol = 0x0800
         skb.pkt_type = PACKET_HOST
@@ -250,3 +267,103 @@ class SegmentFactory:
 
     def inject(self, *args, **kw) -> None:
         self.bed.inject(self.tcp(*args, **kw))
+
+
+# --- state builders (smoltcp's socket_established() idea) -----------------------------------
+class Conn:
+    """A connection between the scripted remote and a kstack socket, with both sides'
+    next sequence numbers tracked: ``rnxt`` (the remote's next byte) and ``lnxt`` (kstack's
+    next byte, what the remote acks)."""
+
+    def __init__(self, bed, f, fd, rnxt, lnxt, win=65535, ts=None, listener=None):
+        self.bed = bed
+        self.f = f
+        self.fd = fd
+        self.rnxt = rnxt & 0xFFFFFFFF
+        self.lnxt = lnxt & 0xFFFFFFFF
+        self.win = win
+        self.ts = ts              # remote's TS val (None: no timestamps)
+        self.listener = listener
+
+    @property
+    def sk(self):
+        return self.bed.sock(self.fd)
+
+    def opts(self, tsecr=0):
+        if self.ts is None:
+            return None
+        self.ts += 1
+        return [("nop", None), ("nop", None), ("TS", (self.ts, tsecr))]
+
+    def seg(self, flags=".", payload=b"", seq=None, ack=None, win=None, opts=None, **kw):
+        """Inject a segment from the remote (seq/ack default to the tracked values)."""
+        s = self.rnxt if seq is None else seq
+        a = self.lnxt if ack is None else ack
+        if opts is None and self.ts is not None:
+            opts = self.opts(self.last_tsval())
+        self.f.inject(flags, seq=s, ack=a, win=self.win if win is None else win, opts=opts,
+                      payload=payload, **kw)
+        if seq is None:
+            self.rnxt = (s + len(payload) + ("S" in flags) + ("F" in flags)) & 0xFFFFFFFF
+
+    def last_tsval(self):
+        return getattr(self, "_last_tsval", 0)
+
+    def sent(self):
+        out = self.bed.sent()
+        for s in out:
+            ts = s.th.opt("TS")
+            if ts:
+                self._last_tsval = ts[0]
+        return out
+
+    def send(self, data: bytes, flags: int = 0) -> int:
+        return self.bed.host.send(self.fd, data, flags)
+
+    def recv(self, n: int = 65536, flags: int = 0) -> bytes:
+        from kstack.core.sock import MSG_DONTWAIT
+        return self.bed.host.recv(self.fd, n, flags | MSG_DONTWAIT)
+
+
+REMOTE_ISN = 1000
+
+
+def passive_open(bed, f=None, port=8080, mss=1460, sack=True, wscale=7, ts=None, win=65535,
+                 backlog=128, listen_opts=()):
+    """listen(), the remote's SYN, our SYN-ACK, the remote's ACK, accept(). Returns
+    (Conn, synack Seg)."""
+    f = f or SegmentFactory(bed, lport=port)
+    ls = bed.listen(port, backlog, listen_opts)
+    opts = tcp_options_write(mss=mss, sack_ok=sack, ts=(ts, 0) if ts is not None else None,
+                             wscale=wscale)
+    f.inject("S", seq=REMOTE_ISN, win=win, opts=opts)
+    (synack,) = bed.sent()
+    c = Conn(bed, f, None, REMOTE_ISN + 1, synack.seq + 1, win=min(win, 65535), ts=ts,
+             listener=ls)
+    if ts is not None:
+        c._last_tsval = synack.th.opt("TS")[0]
+    c.seg(".")
+    c.fd, _ = bed.host.accept(ls)
+    return c, synack
+
+
+def active_open(bed, f=None, port=80, mss=1460, sack=True, wscale=7, ts=None, win=65535,
+                opts_before=()):
+    """connect() (nonblocking), the SYN, the remote's SYN-ACK, our ACK. Returns (Conn, syn Seg)."""
+    from kstack.core.sock import MSG_DONTWAIT  # noqa: F401
+    fd = bed.socket()
+    for lvl, name, val in opts_before:
+        bed.host.setsockopt(fd, lvl, name, val)
+    r = bed.host._call("connect", fd, (REMOTE, port), block=False)
+    (syn,) = bed.sent()
+    f = f or SegmentFactory(bed, rport=port, lport=syn.th.source)
+    opts = tcp_options_write(mss=mss, sack_ok=sack,
+                             ts=(ts, (syn.th.opt("TS") or (0, 0))[0]) if ts is not None else None,
+                             wscale=wscale)
+    f.inject("S.", seq=REMOTE_ISN, ack=syn.seq + 1, win=win, opts=opts)
+    from kstack.core.wait import Blocked
+    if isinstance(r, Blocked):
+        r = r.retry()
+    assert r == 0, r
+    c = Conn(bed, f, fd, REMOTE_ISN + 1, syn.seq + 1, win=win, ts=ts)
+    return c, syn

@@ -8,7 +8,7 @@ from kstack import demo
 def test_demo_runs_and_shows_each_step():
     buf = io.StringIO()
     with redirect_stdout(buf):
-        assert demo.main([]) == 0
+        assert demo.main(["--inproc"]) == 0
     out = buf.getvalue()
     assert "ARP, Request who-has 10.0.1.1 tell 10.0.1.2" in out
     assert "bob got b'hello bob' from 10.0.1.2" in out

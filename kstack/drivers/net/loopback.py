@@ -12,7 +12,7 @@ from ...net.ethernet.eth import ETH_HLEN, eth_header_ops, eth_type_trans
 
 
 def loopback_xmit(skb, dev) -> int:
-    length = skb.len
+    length = skb.tail - skb.data
     skb_orphan(skb)   # run the owner's destructor: wmem is returned on xmit
     skb.ip_summed = CHECKSUM_UNNECESSARY
     eth_type_trans(skb, dev)

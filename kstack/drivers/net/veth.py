@@ -20,7 +20,7 @@ class VethPriv:
 
 def veth_xmit(skb, dev) -> int:
     peer = dev.priv.peer
-    length = skb.len
+    length = skb.tail - skb.data
     if peer is None or not peer.flags & IFF_UP:
         dev.stats.tx_dropped += 1
         kfree_skb(skb, SkbDropReason.DEV_READY)

@@ -172,7 +172,7 @@ def arp_constructor(neigh) -> int:
 def __ipv4_neigh_lookup_noref(dev, key: int):
     if dev.flags & (IFF_LOOPBACK | IFF_POINTOPOINT):
         key = 0
-    return __neigh_lookup_noref(arp_tbl_of(dev.nd_net), key, dev)
+    return arp_tbl_of(dev.nd_net).hash.get((key, dev))      # ___neigh_lookup_noref
 
 
 def __ipv4_neigh_lookup(dev, key: int):

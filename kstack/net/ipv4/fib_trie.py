@@ -53,12 +53,13 @@ class FibAlias:
 class FibTable:
     """struct fib_table."""
 
-    __slots__ = ("tb_id", "tb_data", "tb_plens", "tb_num_default", "tb_count")
+    __slots__ = ("tb_id", "tb_data", "tb_plens", "tb_levels", "tb_num_default", "tb_count")
 
     def __init__(self, tb_id: int):
         self.tb_id = tb_id
         self.tb_data = {}          # prefix length -> {key: [FibAlias]}
         self.tb_plens = []         # lengths present, longest first
+        self.tb_levels = ()        # (plen, mask, tb_data[plen]) longest first: the lookup's walk
         self.tb_num_default = 0
         self.tb_count = 0
 
@@ -104,12 +105,11 @@ def fib_table_lookup(tb: FibTable, flp, res: FibResult, fib_flags: int = 0) -> i
     (-EHOSTUNREACH, -EACCES, -EINVAL, -EAGAIN for throw), or -EAGAIN if nothing matched.
     On an error route res.prefixlen/type/table are filled too (fib_lookup needs them)."""
     daddr = flp.daddr
-    data = tb.tb_data
     tos = flp.tos
     scope = flp.scope
     oif = flp.oif
-    for plen in tb.tb_plens:
-        leaf = data[plen].get(daddr & MASKS[plen])
+    for plen, mask, keys in tb.tb_levels:
+        leaf = keys.get(daddr & mask)
         if leaf is None:
             continue
         for fa in leaf:
@@ -170,6 +170,7 @@ def _leaf_insert(tb: FibTable, plen: int, key: int):
         d = tb.tb_data[plen] = {}
         tb.tb_plens.append(plen)
         tb.tb_plens.sort(reverse=True)
+        _update_levels(tb)
     leaf = d.get(key)
     if leaf is None:
         leaf = d[key] = []
@@ -186,6 +187,12 @@ def _leaf_remove(tb: FibTable, plen: int, key: int) -> None:
     if not d:
         del tb.tb_data[plen]
         tb.tb_plens.remove(plen)
+        _update_levels(tb)
+
+
+def _update_levels(tb: FibTable) -> None:
+    """Rebuild the lookup's (plen, mask, keys) walk whenever a prefix length comes or goes."""
+    tb.tb_levels = tuple((plen, MASKS[plen], tb.tb_data[plen]) for plen in tb.tb_plens)
 
 
 def _account(tb: FibTable, fa: FibAlias, delta: int) -> None:

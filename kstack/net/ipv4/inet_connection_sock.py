@@ -429,7 +429,7 @@ def inet_csk_reqsk_queue_add(sk, req, child):
 
 
 def inet_csk_reqsk_queue_is_full(sk) -> bool:
-    return reqsk_queue_len(sk.icsk_accept_queue) >= sk.sk_max_ack_backlog
+    return reqsk_queue_len(sk.icsk_accept_queue) > sk.sk_max_ack_backlog
 
 
 def sk_acceptq_is_full(sk) -> bool:

@@ -388,10 +388,6 @@ def inet_hash_connect(death_row, sk) -> int:
     return __inet_hash_connect(death_row, sk, port_offset)
 
 
-def inet_twsk_bind_unhash_stub():   # pragma: no cover - kept name for readers of the kernel
-    pass
-
-
 # --- walking the tables (ss, /proc/net/tcp) -------------------------------------------------
 def tcp_all_socks(net):
     """Every TCP socket of the namespace: listeners, then ehash (full, TIME_WAIT, request)."""

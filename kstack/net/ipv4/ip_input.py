@@ -18,6 +18,8 @@ header, which ip_send_check computed anyway).
 ``IPCB(skb)`` is ``skb.cb``, an InetSkbParm set in ip_rcv_core (struct inet_skb_parm:
 iif, flags, frag_max_size, opt). SkBuff has no ``ignore_df`` bit, so it lives there too.
 """
+import struct
+
 from ...core.dropreason import SkbDropReason
 from ...core.netdevice import NET_RX_DROP, NET_RX_SUCCESS
 from ...core.skbuff import (CHECKSUM_COMPLETE, CHECKSUM_NONE, PACKET_BROADCAST, PACKET_MULTICAST,
@@ -135,14 +137,16 @@ def ip_hdr_protocol(skb) -> int:
     return skb.head[skb.network_header + 9]
 
 
+# iph->saddr, iph->daddr in one read (at network_header + 12)
+_IPH_ADDRS = struct.Struct("!II")
+
+
 def ip_hdr_saddr(skb) -> int:
-    o = skb.network_header + 12
-    return int.from_bytes(skb.head[o:o + 4], "big")
+    return _IPH_ADDRS.unpack_from(skb.head, skb.network_header + 12)[0]
 
 
 def ip_hdr_daddr(skb) -> int:
-    o = skb.network_header + 16
-    return int.from_bytes(skb.head[o:o + 4], "big")
+    return _IPH_ADDRS.unpack_from(skb.head, skb.network_header + 12)[1]
 
 
 # --- lazily bound neighbours (import cycles: route.py imports this module) ---------
@@ -193,13 +197,12 @@ def ip_rcv_core(skb, net):
     mib.IpExt["InOctets"] += skb.tail - skb.data
     skb.network_header = nh = skb.data
     head = skb.head
-    reason = SkbDropReason.NOT_SPECIFIED
     if skb.tail - nh < 20:
-        return _inhdr_error(skb, net, reason)
+        return _inhdr_error(skb, net, SkbDropReason.NOT_SPECIFIED)
     vihl = head[nh]
     ihl = (vihl & 0x0F) << 2
     if ihl < 20 or vihl >> 4 != 4:
-        return _inhdr_error(skb, net, reason)
+        return _inhdr_error(skb, net, SkbDropReason.NOT_SPECIFIED)
     ext = mib.IpExt
     ecn = head[nh + 1] & 3
     if ecn == 0:
@@ -211,8 +214,8 @@ def ip_rcv_core(skb, net):
     else:
         ext["InCEPkts"] += 1
     if skb.tail - nh < ihl:
-        return _inhdr_error(skb, net, reason)
-    if ip_fast_csum(memoryview(head)[nh:nh + ihl]):
+        return _inhdr_error(skb, net, SkbDropReason.NOT_SPECIFIED)
+    if ip_fast_csum(head[nh:nh + ihl], ihl >> 2):
         ext["InCsumErrors"] += 1
         return _inhdr_error(skb, net, SkbDropReason.IP_CSUM)
     tot_len = (head[nh + 2] << 8) | head[nh + 3]
@@ -221,7 +224,7 @@ def ip_rcv_core(skb, net):
         kfree_skb(skb, SkbDropReason.PKT_TOO_SMALL)
         return None
     if tot_len < ihl:
-        return _inhdr_error(skb, net, reason)
+        return _inhdr_error(skb, net, SkbDropReason.NOT_SPECIFIED)
     # The medium may have padded the frame: trim to the datagram (pskb_trim_rcsum).
     if skb.tail - nh > tot_len:
         skb.tail = nh + tot_len
@@ -265,8 +268,7 @@ def ip_rcv_finish_core(net, skb, dev) -> int:
     nh = skb.network_header
     if skb._dst is None:
         route_in = _route_input or _bind_route_input()
-        daddr = int.from_bytes(head[nh + 16:nh + 20], "big")
-        saddr = int.from_bytes(head[nh + 12:nh + 16], "big")
+        saddr, daddr = _IPH_ADDRS.unpack_from(head, nh + 12)
         err = route_in(skb, daddr, saddr, head[nh + 1], dev)
         if err:
             reason = skb.drop_reason or _route_err_reason(err)

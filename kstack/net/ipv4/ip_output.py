@@ -23,16 +23,20 @@ fits the path MTU and the route's MTU is not locked. A datagram that does not fi
 WANT goes out without DF and is fragmented (skb->ignore_df); with DO, ip_make_skb fails
 with -EMSGSIZE before anything is sent (the kernel's __ip_append_data check).
 """
+import struct
+
+from ...core.dev import dev_add_pack, netif_rx
 from ...core.dropreason import SkbDropReason
 from ...core.errno import EHOSTUNREACH, EINVAL, EMSGSIZE, ENOBUFS, ENOMEM
 from ...core.netdevice import IFF_LOOPBACK, NET_XMIT_CN, PacketType
 from ...core.skbuff import (CHECKSUM_NONE, CHECKSUM_UNNECESSARY, PACKET_LOOPBACK, SkBuff, consume_skb,
-                            kfree_skb, skb_clone)
+                            kfree_skb, skb_clone, skb_push)
 from ...core.dst import __sk_dst_check, __sk_dst_set, dst_mtu
 from ...core.neighbour import __neigh_create, __neigh_lookup_noref, neigh_output
 from ...wire.iphdr import ip_send_check
 from ..netfilter.core import (NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING, NF_HOOK, NF_HOOK_COND,
                               NFPROTO_IPV4, nf_hook)
+from .arp import ip_neigh_gw4
 from .inetpeer import jiffies
 from .ip_input import (IPCB, IPSKB_FORWARDED, IPSKB_FRAG_COMPLETE, IPSKB_FRAG_PMTU, IPSKB_REROUTED,
                        RTCF_BROADCAST, RTCF_MULTICAST, RTN_BROADCAST, RTN_MULTICAST, InetSkbParm,
@@ -91,8 +95,7 @@ class IpcmCookie:
 
 
 def ipcm_init_sk(sk) -> IpcmCookie:
-    return IpcmCookie(oif=getattr(sk, "sk_bound_dev_if", 0), mark=getattr(sk, "sk_mark", 0),
-                      priority=getattr(sk, "sk_priority", 0))
+    return IpcmCookie(0, sk.sk_bound_dev_if, None, 0, -1, 0, sk.sk_mark, sk.sk_priority)
 
 
 # --- routing/neighbour code: core modules bound now, route/arp on first use -----------
@@ -148,12 +151,14 @@ def ip4_dst_hoplimit(dst) -> int:
 
 
 def _mtu_locked(dst) -> bool:
-    return bool(dst.metrics.get(RTAX_LOCK, 0) & (1 << RTAX_MTU))
+    return dst.metrics.get(RTAX_LOCK, 0) & (1 << RTAX_MTU) != 0
 
 
 def ip_dont_fragment(sk, dst) -> bool:
     pmtudisc = sk.pmtudisc
-    return pmtudisc == IP_PMTUDISC_DO or (pmtudisc == IP_PMTUDISC_WANT and not _mtu_locked(dst))
+    # WANT: DF unless the route's MTU is locked (ip_mtu_locked)
+    return pmtudisc == IP_PMTUDISC_DO or (
+        pmtudisc == IP_PMTUDISC_WANT and not dst.metrics.get(RTAX_LOCK, 0) & (1 << RTAX_MTU))
 
 
 def ip_sk_accept_pmtu(sk) -> bool:
@@ -171,18 +176,23 @@ def ip_sk_ignore_df(sk) -> bool:
 
 
 def ip_dst_mtu_maybe_forward(dst, forwarding: bool) -> int:
-    net = dst.dev.nd_net
-    if not forwarding or net.ipv4.sysctl_ip_fwd_use_pmtu or _mtu_locked(dst):
-        return min(dst_mtu(dst), IP_MAX_MTU)
-    return min(dst.dev.mtu, IP_MAX_MTU)
+    if not forwarding or dst.dev.nd_net.ipv4.sysctl_ip_fwd_use_pmtu or _mtu_locked(dst):
+        mtu = dst_mtu(dst)
+    else:
+        mtu = dst.dev.mtu
+    return mtu if mtu < IP_MAX_MTU else IP_MAX_MTU
 
 
 def ip_skb_dst_mtu(sk, skb) -> int:
     dst = skb._dst
-    if sk is None or not hasattr(sk, "pmtudisc") or ip_sk_use_pmtu(sk):
-        forwarding = bool(_ipcb_flags(skb) & IPSKB_FORWARDED)
+    # !sk || !sk_fullsock(sk) || ip_sk_use_pmtu(sk)
+    pmtudisc = getattr(sk, "pmtudisc", None) if sk is not None else None
+    if pmtudisc is None or pmtudisc < IP_PMTUDISC_PROBE:
+        cb = skb.cb
+        forwarding = cb.__class__ is InetSkbParm and bool(cb.flags & IPSKB_FORWARDED)
         return ip_dst_mtu_maybe_forward(dst, forwarding)
-    return min(dst.dev.mtu, IP_MAX_MTU)
+    mtu = dst.dev.mtu
+    return mtu if mtu < IP_MAX_MTU else IP_MAX_MTU
 
 
 def _ipcb_flags(skb) -> int:
@@ -246,7 +256,7 @@ def ip_select_ident_segs(net, skb, sk, segs: int = 1) -> None:
     head = skb.head
     nh = skb.network_header
     if sk is not None and getattr(sk, "inet_daddr", 0):
-        if sk_is_tcp(sk):
+        if sk.sk_type == SOCK_STREAM and sk.sk_protocol == IPPROTO_TCP:     # sk_is_tcp
             val = sk.inet_id
             sk.inet_id = (val + segs) & 0xFFFF
         else:
@@ -281,30 +291,24 @@ def _opt_bytes(opt) -> bytes:
     return b
 
 
+_IPH = struct.Struct("!BBHHHBBHII")
+_IPH_DADDR = struct.Struct("!I")
+
+
 def _push_iphdr(skb, tos: int, frag_off: int, ttl: int, protocol: int, saddr: int, daddr: int,
                 opt: bytes = b"") -> int:
     """skb_push + skb_reset_network_header + fill (the checksum is __ip_local_out's)."""
     hl = 20 + len(opt)
     if skb.data < hl:
-        from ...core.skbuff import skb_push
         skb_push(skb, hl)
     else:
         skb.data -= hl
     nh = skb.network_header = skb.data
     h = skb.head
-    h[nh] = 0x40 | (hl >> 2)
-    h[nh + 1] = tos & 0xFF
-    tot = skb.tail - nh
-    h[nh + 2] = (tot >> 8) & 0xFF           # __ip_local_out sets it again
-    h[nh + 3] = tot & 0xFF
-    h[nh + 4] = h[nh + 5] = 0
-    h[nh + 6] = frag_off >> 8
-    h[nh + 7] = frag_off & 0xFF
-    h[nh + 8] = ttl
-    h[nh + 9] = protocol
-    h[nh + 10] = h[nh + 11] = 0
-    h[nh + 12:nh + 16] = saddr.to_bytes(4, "big")
-    h[nh + 16:nh + 20] = daddr.to_bytes(4, "big")
+    # version/ihl, tos, tot_len (__ip_local_out sets it again), id 0, frag_off, ttl,
+    # protocol, check 0 (ip_send_check fills it), saddr, daddr.
+    _IPH.pack_into(h, nh, 0x40 | (hl >> 2), tos & 0xFF, (skb.tail - nh) & 0xFFFF, 0, frag_off,
+                   ttl, protocol, 0, saddr, daddr)
     if opt:
         h[nh + 20:nh + hl] = opt
     return nh
@@ -316,7 +320,6 @@ _ip_inited = False
 
 def ip_packet_init(net) -> None:
     """Per Net: IPv4's packet_type (ptype_base is per Net here)."""
-    from ...core.dev import dev_add_pack
     for pt in net.ptype_base.get(ETH_P_IP, ()):
         if pt.func is ip_rcv:
             return
@@ -378,8 +381,10 @@ def ip_output(net, sk, skb) -> int:
     indev = skb.dev
     skb.dev = dev
     skb.protocol = ETH_P_IP
+    cb = skb.cb
+    rerouted = cb.__class__ is InetSkbParm and cb.flags & IPSKB_REROUTED
     return NF_HOOK_COND(NFPROTO_IPV4, NF_INET_POST_ROUTING, net, sk, skb, indev, dev,
-                        ip_finish_output, not _ipcb_flags(skb) & IPSKB_REROUTED)
+                        ip_finish_output, not rerouted)
 
 
 def ip_mc_output(net, sk, skb) -> int:
@@ -412,7 +417,6 @@ def ip_mc_finish_output(net, sk, skb) -> int:
 
 def dev_loopback_xmit(net, sk, skb) -> int:
     """net/core/dev.c: loop a copy of an outgoing packet back into the receive path."""
-    from ...core.dev import netif_rx
     skb.mac_header = skb.data
     skb.data = skb.network_header
     skb.pkt_type = PACKET_LOOPBACK
@@ -447,29 +451,23 @@ def ip_finish_output2(net, sk, skb) -> int:
         net.mib.IpExt["OutBcastPkts"] += 1
         net.mib.IpExt["OutBcastOctets"] += length
     # OUTOCTETS are counted after fragmentation.
-    net.mib.Ip["OutTransmits"] += 1
-    net.mib.IpExt["OutOctets"] += length
-    r = _rt or _routing()
-    h = skb.head
-    nh = skb.network_header
-    daddr = int.from_bytes(h[nh + 16:nh + 20], "big")
-    nexthop = r.rt_nexthop(rt, daddr) if r.rt_nexthop is not None else daddr
-    neigh = ip_neigh_gw4(r, net, dev, nexthop)
+    mib = net.mib
+    mib.Ip["OutTransmits"] += 1
+    mib.IpExt["OutOctets"] += length
+    neigh = ip_neigh_for_gw(rt, skb)
     if neigh.__class__ is not int and neigh is not None:
         return neigh_output(neigh, skb)
     kfree_skb(skb, SkbDropReason.NEIGH_CREATEFAIL)
     return neigh if neigh.__class__ is int else -EINVAL
 
 
-def ip_neigh_gw4(r, net, dev, daddr: int):
-    """include/net/route.h: the ARP entry for the next hop, created if missing (arp.py)."""
-    global _arp_neigh_gw4
-    if _arp_neigh_gw4 is None:
-        from .arp import ip_neigh_gw4 as _arp_neigh_gw4
-    return _arp_neigh_gw4(dev, daddr)
-
-
-_arp_neigh_gw4 = None
+def ip_neigh_for_gw(rt, skb):
+    """include/net/route.h: the ARP entry of the route's gateway, else of the packet's
+    destination (ip_neigh_gw4 creates it if missing)."""
+    gw = rt.rt_gw4
+    if not gw:
+        gw = _IPH_DADDR.unpack_from(skb.head, skb.network_header + 16)[0]
+    return ip_neigh_gw4(rt.dev, gw)
 
 
 # --- fragmentation --------------------------------------------------------------------
@@ -489,9 +487,14 @@ def ip_fragment(net, sk, skb, mtu: int, output) -> int:
     return ip_do_fragment(net, sk, skb, output)
 
 
+_icmp_send_fn = None
+
+
 def _icmp_send(skb, type_, code, info):
-    from .icmp import icmp_send
-    icmp_send(skb, type_, code, info)
+    global _icmp_send_fn
+    if _icmp_send_fn is None:   # icmp.py imports this module
+        from .icmp import icmp_send as _icmp_send_fn
+    _icmp_send_fn(skb, type_, code, info)
 
 
 class IpFragState:
@@ -706,22 +709,27 @@ def ip_build_and_send_pkt(skb, sk, saddr: int, daddr: int, opt=None, tos=None) -
 
 # --- datagrams -------------------------------------------------------------------------
 def _fragsize(sk, rt) -> int:
-    return dst_mtu(rt) if ip_sk_use_pmtu(sk) else rt.dev.mtu
+    """ip_setup_cork: cork->fragsize = ip_sk_use_pmtu(sk) ? dst_mtu() : dev->mtu."""
+    return dst_mtu(rt) if sk.pmtudisc < IP_PMTUDISC_PROBE else rt.dev.mtu
 
 
 def _check_size(sk, rt, cork_len: int, length: int, optlen: int) -> int:
     """__ip_append_data's size check: 0 or -EMSGSIZE."""
-    mtu = _fragsize(sk, rt)
-    fragheaderlen = 20 + optlen
-    maxnonfragsize = IP_MAX_MTU if ip_sk_ignore_df(sk) else mtu
-    if cork_len + length > maxnonfragsize - fragheaderlen:
+    # maxnonfragsize = ip_sk_ignore_df(sk) ? IP_MAX_MTU : mtu
+    pmtudisc = sk.pmtudisc
+    if pmtudisc < IP_PMTUDISC_DO or pmtudisc == IP_PMTUDISC_OMIT:
+        maxnonfragsize = IP_MAX_MTU
+    else:
+        maxnonfragsize = dst_mtu(rt) if pmtudisc < IP_PMTUDISC_PROBE else rt.dev.mtu
+    if cork_len + length > maxnonfragsize - (20 + optlen):
         return -EMSGSIZE
     return 0
 
 
 def __ip_make_skb(net, sk, fl4, rt, payload, transhdrlen: int, ipc: IpcmCookie, protocol: int):
     """Build the datagram: headroom, IP header, transport room, payload."""
-    opt = _opt_bytes(ipc.opt if ipc.opt is not None else getattr(sk, "inet_opt", None))
+    opt = ipc.opt if ipc.opt is not None else getattr(sk, "inet_opt", None)
+    opt = _opt_bytes(opt) if opt else b""
     hl = 20 + len(opt)
     headroom = LL_RESERVED_SPACE(rt.dev)
     plen = transhdrlen + len(payload)
@@ -770,7 +778,8 @@ def ip_make_skb(sk, fl4, data, transhdrlen: int, ipc=None, rt=None, flags: int =
     if flags & MSG_PROBE:
         return None
     length = transhdrlen + len(data)
-    optlen = len(_opt_bytes(ipc.opt if ipc.opt is not None else getattr(sk, "inet_opt", None)))
+    opt = ipc.opt if ipc.opt is not None else getattr(sk, "inet_opt", None)
+    optlen = len(_opt_bytes(opt)) if opt else 0
     err = _check_size(sk, rt, 0, length, optlen)
     if err:
         ip_local_error(sk, EMSGSIZE, fl4.daddr, getattr(sk, "inet_dport", 0), _fragsize(sk, rt) - optlen)

@@ -27,6 +27,7 @@ from ...core.rtnetlink import (RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, 
                                RTN_MULTICAST, RTN_NAMES, RTN_UNICAST, RTN_UNREACHABLE,
                                rt_table_name)
 from ...core.skbuff import kfree_skb, skb_dst_set
+from .arp import __ipv4_confirm_neigh, ip_neigh_gw4
 from .devinet import (IN_DEV_BFORWARD, IN_DEV_FORWARD, IN_DEV_LOG_MARTIANS, IN_DEV_NET_ROUTE_LOCALNET,
                       IN_DEV_PROXY_ARP_PVLAN, IN_DEV_ROUTE_LOCALNET, IN_DEV_RX_REDIRECTS,
                       IN_DEV_SEC_REDIRECTS, IN_DEV_SHARED_MEDIA, IN_DEV_TX_REDIRECTS, __ip_dev_find,
@@ -297,9 +298,9 @@ def ipv4_mtu(dst) -> int:
     if mtu:
         return mtu
     mtu = dst.dev.mtu
-    if ip_mtu_locked(dst) and dst.rt_uses_gateway and mtu > 576:
+    if dst.rt_uses_gateway and mtu > 576 and ip_mtu_locked(dst):
         mtu = 576
-    return min(mtu, IP_MAX_MTU)
+    return mtu if mtu < IP_MAX_MTU else IP_MAX_MTU
 
 
 def ip_dst_mtu_maybe_forward(dst, forwarding: bool) -> int:
@@ -352,7 +353,6 @@ def ipv4_link_failure(skb) -> None:
 
 
 def ipv4_neigh_lookup(dst, skb, daddr):
-    from .arp import ip_neigh_gw4
     pkey = dst.rt_gw4 or daddr
     if not dst.rt_gw4 and skb is not None:
         pkey = _iph_daddr(skb)
@@ -360,7 +360,6 @@ def ipv4_neigh_lookup(dst, skb, daddr):
 
 
 def ipv4_confirm_neigh(dst, daddr) -> None:
-    from .arp import __ipv4_confirm_neigh
     if dst.rt_gw4:
         pkey = dst.rt_gw4
     elif not daddr or dst.rt_flags & (RTCF_MULTICAST | RTCF_BROADCAST | RTCF_LOCAL):
@@ -372,7 +371,6 @@ def ipv4_confirm_neigh(dst, daddr) -> None:
 
 def ip_neigh_for_gw(rt, skb):
     """The neighbour an output packet goes to (its route's gateway or its daddr)."""
-    from .arp import ip_neigh_gw4
     return ip_neigh_gw4(rt.dev, rt.rt_gw4 or _iph_daddr(skb))
 
 
@@ -604,10 +602,12 @@ def ip_handle_martian_source(dev, in_dev, skb, daddr: int, saddr: int) -> None:
 
 
 def __mkroute_input(skb, res, in_dev, daddr: int, saddr: int, tos: int) -> int:
-    out_dev = FIB_RES_DEV(res).ip_ptr if FIB_RES_DEV(res) is not None else None
+    nh = FIB_RES_NH(res)
+    dev = nh.fib_nh_dev                                     # FIB_RES_DEV
+    out_dev = dev.ip_ptr if dev is not None else None
     if out_dev is None:
         return -EINVAL
-    err = fib_validate_source(skb, saddr, daddr, tos, FIB_RES_OIF(res), in_dev.dev, in_dev)
+    err = fib_validate_source(skb, saddr, daddr, tos, nh.fib_nh_oif, in_dev.dev, in_dev)
     if err < 0:
         ip_handle_martian_source(in_dev.dev, in_dev, skb, daddr, saddr)
         return err
@@ -619,7 +619,6 @@ def __mkroute_input(skb, res, in_dev, daddr: int, saddr: int, tos: int) -> int:
         # Not IP (ARP): no route back out of the same interface unless proxy_arp_pvlan.
         if out_dev is in_dev and not IN_DEV_PROXY_ARP_PVLAN(in_dev):
             return -EINVAL
-    nh = FIB_RES_NH(res)
     fnhe = find_exception(nh, daddr)
     if doredirect:
         # The mark is per packet: IPCB(skb)->flags |= IPSKB_DOREDIRECT (ip_forward reads it).
@@ -677,9 +676,8 @@ def ip_route_input_slow(skb, daddr: int, saddr: int, tos: int, dev, res) -> int:
             if not IN_DEV_NET_ROUTE_LOCALNET(in_dev, net):
                 ip_handle_martian_source(dev, in_dev, skb, daddr, saddr)
                 return -EINVAL
-        fl4 = Flowi4(daddr=daddr, saddr=saddr, tos=tos)
+        fl4 = Flowi4(daddr, saddr, tos, 0, 0, 0, 0, skb.mark)
         fl4.iif = dev.ifindex
-        fl4.mark = skb.mark
         err = fib_lookup(net, fl4, res, 0)
         if err:
             if not IN_DEV_FORWARD(in_dev):

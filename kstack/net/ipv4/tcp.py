@@ -806,7 +806,8 @@ def tcp_set_state(sk, state: int) -> None:
     net = sk.sk_net
     if oldstate != state and not tcp_transition_ok(oldstate, state) or (
             oldstate == state and state != TCP_CLOSE):
-        net.bug(RuntimeError(f"tcp_set_state: {tcp_state_name(oldstate)} -> {tcp_state_name(state)}"),
+        from .tcp_states import TCP_STATE_KERNEL_NAMES as _N
+        net.bug(RuntimeError(f"tcp_set_state: {_N.get(oldstate, oldstate)} -> {_N.get(state, state)}"),
                 "tcp_set_state")
     if state == TCP_ESTABLISHED:
         if oldstate != TCP_ESTABLISHED:
@@ -1154,13 +1155,46 @@ def tcp_cleanup_rbuf(sk, copied: int) -> None:
         tcp_send_ack(sk)
 
 
+SK_MEM_PAGE = 4096
+
+
+def sk_mem_pages(amt: int) -> int:
+    return (amt + SK_MEM_PAGE - 1) // SK_MEM_PAGE
+
+
+def tcp_rmem_charge(sk, truesize: int) -> None:
+    """skb_set_owner_r: the skb counts in sk_rmem_alloc and is paid from sk_forward_alloc."""
+    sk.sk_rmem_alloc += truesize
+    sk.sk_forward_alloc -= truesize
+
+
+def tcp_rmem_uncharge(sk, truesize: int) -> None:
+    """sock_rfree + sk_mem_uncharge: give the bytes back, then sk_mem_reclaim returns whole
+    pages to the protocol pool (what stays below a page is kept for the next skb)."""
+    sk.sk_rmem_alloc -= truesize
+    fa = sk.sk_forward_alloc + truesize
+    if fa >= SK_MEM_PAGE:
+        fa -= (fa // SK_MEM_PAGE) * SK_MEM_PAGE
+    sk.sk_forward_alloc = fa
+
+
+def sk_rmem_schedule(sk, size: int) -> bool:
+    """__sk_mem_schedule for receive: take whole pages for what sk_forward_alloc lacks. kstack
+    has no global TCP memory pressure, so it always succeeds. (Only received skbs are charged
+    here; Linux also pays send-queue skbs from the same sk_forward_alloc.)"""
+    delta = size - sk.sk_forward_alloc
+    if delta > 0:
+        sk.sk_forward_alloc += sk_mem_pages(delta) * SK_MEM_PAGE
+    return True
+
+
 def tcp_eat_recv_skb(sk, skb) -> None:
     q = sk.sk_receive_queue.q
     if q and q[0] is skb:
         q.popleft()
     else:
         q.remove(skb)
-    sk.sk_rmem_alloc -= skb.truesize
+    tcp_rmem_uncharge(sk, skb.truesize)
     consume_skb(skb)
 
 
@@ -1308,7 +1342,7 @@ def tcp_close(sk, timeout):
         if skb.cb.tcp_flags & TCPHDR_FIN:
             ln -= 1
         data_was_unread += ln
-        sk.sk_rmem_alloc -= skb.truesize
+        tcp_rmem_uncharge(sk, skb.truesize)
         consume_skb(skb)
     if sk.sk_state == TCP_CLOSE:
         return _tcp_close_adjudge(sk)
@@ -1326,14 +1360,21 @@ def tcp_close(sk, timeout):
         def done():
             return not ((1 << sk.sk_state) & (TCPF_FIN_WAIT1 | TCPF_CLOSING | TCPF_LAST_ACK))
 
+        deadline = sk.sk_net.clock.now() + timeout
+
         def retry():
             if done():
-                return _tcp_close_adjudge(sk)
-            return sk_wait_event(sk, EPOLLHUP | EPOLLERR | EPOLLOUT | EPOLLIN, retry, None,
-                                 what="close-linger")
+                _tcp_close_adjudge(sk)
+                return 0            # close(2) returns 0 once the linger is over
+            b2 = sk_wait_event(sk, EPOLLHUP | EPOLLERR | EPOLLOUT | EPOLLIN, retry,
+                               deadline - sk.sk_net.clock.now(), on_timeout, what="close-linger")
+            if not isinstance(b2, int):
+                b2.on_signal = on_timeout
+            return b2
 
         def on_timeout():
-            return _tcp_close_adjudge(sk)
+            _tcp_close_adjudge(sk)
+            return 0
 
         b = sk_wait_event(sk, EPOLLHUP | EPOLLERR | EPOLLOUT | EPOLLIN, retry, timeout,
                           on_timeout, what="close-linger")
@@ -1425,7 +1466,7 @@ def tcp_disconnect(sk, flags: int) -> int:
     q = sk.sk_receive_queue.q
     while q:
         skb = q.popleft()
-        sk.sk_rmem_alloc -= skb.truesize
+        tcp_rmem_uncharge(sk, skb.truesize)
     tcp_write_queue_purge(sk)
     sk.out_of_order_queue = []
     sk.inet_dport = 0

@@ -24,7 +24,8 @@ from .inet_connection_sock import (ICSK_ACK_NOMEM, ICSK_ACK_NOW, ICSK_ACK_PUSHED
                                    inet_csk_enter_pingpong_mode, inet_csk_exit_pingpong_mode,
                                    inet_csk_in_pingpong_mode, inet_csk_reset_keepalive_timer,
                                    inet_csk_reset_xmit_timer, inet_csk_schedule_ack)
-from .tcp import (TCP_ATO_MIN, TCP_DEFAULT_SCALING_RATIO, TCP_FASTRETRANS_THRESH,
+from .tcp import (sk_rmem_schedule, tcp_rmem_charge, tcp_rmem_uncharge,
+                  TCP_ATO_MIN, TCP_DEFAULT_SCALING_RATIO, TCP_FASTRETRANS_THRESH,
                   TCP_INFINITE_SSTHRESH, TCP_INIT_CWND, TCP_MAX_QUICKACKS, TCP_MIN_MSS,
                   TCP_MSS_DEFAULT, TCP_PAWS_24DAYS, TCP_PAWS_MSL, TCP_PAWS_WINDOW,
                   TCP_RMEM_TO_WIN_SCALE, TCP_RTO_MAX, TCP_TIMEOUT_FALLBACK, TCP_TIMEOUT_INIT,
@@ -429,7 +430,8 @@ def tcp_measure_rcv_mss(sk, skb) -> None:
     ack = sk.icsk_ack
     lss = ack.last_seg_size
     ack.last_seg_size = 0
-    ln = skb.len
+    # skb->len may jitter because of SACKs, even if peer sends good full-sized frames
+    ln = skb.gso_size or skb.len
     if ln >= ack.rcv_mss:
         if ln != ack.rcv_mss and skb.truesize:
             val = (skb.len << TCP_RMEM_TO_WIN_SCALE) // skb.truesize
@@ -722,8 +724,9 @@ def tcp_rcv_nxt_update(tp, seq: int) -> None:
 
 
 def tcp_may_update_window(tp, ack: int, ack_seq: int, nwin: int) -> bool:
+    # "|| !nwin": a zero window from the same segment still closes the window (Linux 6.5+).
     return after(ack, tp.snd_una) or after(ack_seq, tp.snd_wl1) or (
-        ack_seq == tp.snd_wl1 and nwin > tp.snd_wnd)
+        ack_seq == tp.snd_wl1 and (nwin > tp.snd_wnd or not nwin))
 
 
 def tcp_update_wl(tp, seq: int) -> None:
@@ -1734,12 +1737,17 @@ def __tcp_oow_rate_limited(net, mib: str, holder) -> bool:
         if 0 <= elapsed < net.ipv4.sysctl_tcp_invalid_ratelimit:
             net_inc_stat(net, mib)
             return True
-    holder.last_oow_ack_time = now or 1
+    holder.last_oow_ack_time = now
     return False
 
 
+INITIAL_JIFFIES = (-300 * HZ) & _M32
+
+
 def tcp_jiffies32_net(net) -> int:
-    return int(net.clock.now() * HZ + 1e-6) & _M32
+    """jiffies as Linux counts them from boot (INITIAL_JIFFIES, -300 s): last_oow_ack_time
+    uses 0 for "never", so the clock must not read 0 at start-up."""
+    return (int(net.clock.now() * HZ + 1e-6) + INITIAL_JIFFIES) & _M32
 
 
 def tcp_oow_rate_limited(net, skb, mib: str, holder) -> bool:
@@ -1892,7 +1900,7 @@ def tcp_sack_remove(tp) -> None:
 
 def skb_set_owner_r(skb, sk) -> None:
     skb.sk = sk
-    sk.sk_rmem_alloc += skb.truesize
+    tcp_rmem_charge(sk, skb.truesize)
 
 
 def tcp_queue_rcv(sk, skb) -> None:
@@ -1912,14 +1920,45 @@ def tcp_queue_rcv(sk, skb) -> None:
     skb_set_owner_r(skb, sk)
 
 
-def tcp_try_rmem_schedule(sk, skb, size: int) -> int:
-    """Room for `size` more bytes of truesize in the receive buffer? Prune the OFO queue
-    if not (tcp_prune_queue/tcp_prune_ofo_queue)."""
+def tcp_can_ingest(sk, skb) -> bool:
+    """Room for this segment? Linux 7.0 and 6.18.y ("tcp: give up on stronger sk_rcvbuf checks"):
+    anything is admitted while sk_rmem_alloc has not passed sk_rcvbuf (6.17..6.18.0 also counted
+    the new skb's length, which dropped segments the window had allowed)."""
+    return sk.sk_rmem_alloc <= sk.sk_rcvbuf
+
+
+def tcp_clamp_window(sk) -> None:
+    """The receive queue hit sk_rcvbuf: grow the buffer to what is in use (unless SO_RCVBUF
+    locked it) and pull rcv_ssthresh back."""
+    tp = sk
+    sk.icsk_ack.quick = 0
+    rmem2 = sk.sk_net.ipv4.sysctl_tcp_rmem[2]
+    if sk.sk_rcvbuf < rmem2 and not (sk.sk_userlocks & SOCK_RCVBUF_LOCK):
+        sk.sk_rcvbuf = min(sk.sk_rmem_alloc, rmem2)
     if sk.sk_rmem_alloc > sk.sk_rcvbuf:
-        net_inc_stat(sk.sk_net, "PruneCalled")
-        if not tcp_prune_ofo_queue(sk, skb):
-            return -1
-        if sk.sk_rmem_alloc > sk.sk_rcvbuf:
+        tp.rcv_ssthresh = min(tp.window_clamp, 2 * tp.advmss)
+
+
+def tcp_prune_queue(sk, in_skb) -> int:
+    """Make room: clamp the window, then drop out-of-order data (no collapsing in kstack)."""
+    net_inc_stat(sk.sk_net, "PruneCalled")
+    if not sk.sk_rmem_alloc:
+        return -1
+    if not tcp_can_ingest(sk, in_skb):
+        tcp_clamp_window(sk)
+    if tcp_can_ingest(sk, in_skb):
+        return 0
+    tcp_prune_ofo_queue(sk, in_skb)
+    if tcp_can_ingest(sk, in_skb):
+        return 0
+    net_inc_stat(sk.sk_net, "RcvPruned")
+    sk.pred_flags = 0
+    return -1
+
+
+def tcp_try_rmem_schedule(sk, skb, size: int) -> int:
+    if not tcp_can_ingest(sk, skb) or not sk_rmem_schedule(sk, size):
+        if tcp_prune_queue(sk, skb) < 0:
             return -1
     return 0
 
@@ -1938,7 +1977,7 @@ def tcp_prune_ofo_queue(sk, in_skb) -> bool:
         if in_skb is not None and not after(skb.cb.seq, in_skb.cb.seq):
             break
         ofo.pop()
-        sk.sk_rmem_alloc -= skb.truesize
+        tcp_rmem_uncharge(sk, skb.truesize)
         goal -= skb.truesize
         pruned = True
         if goal <= 0 and sk.sk_rmem_alloc <= sk.sk_rcvbuf:
@@ -1964,7 +2003,7 @@ def tcp_ofo_queue(sk) -> None:
                 dsack = cb.end_seq
             tcp_dsack_extend(sk, cb.seq, dsack)
         ofo.pop(0)
-        sk.sk_rmem_alloc -= skb.truesize
+        tcp_rmem_uncharge(sk, skb.truesize)
         if not after(cb.end_seq, tp.rcv_nxt):
             kfree_skb(skb, SkbDropReason.TCP_OFO_DROP)
             continue
@@ -2038,7 +2077,7 @@ def tcp_data_queue_ofo(sk, skb) -> None:
             else:
                 # Same start, skb covers prev: replace it.
                 ofo.pop(idx - 1)
-                sk.sk_rmem_alloc -= prev.truesize
+                tcp_rmem_uncharge(sk, prev.truesize)
                 tcp_dsack_extend(sk, pcb.seq, pcb.end_seq)
                 net_inc_stat(net, "TCPOFOMerge")
                 kfree_skb(prev, SkbDropReason.TCP_OFOMERGE)
@@ -2055,7 +2094,7 @@ def tcp_data_queue_ofo(sk, skb) -> None:
                 tcp_dsack_extend(sk, ncb.seq, end_seq)
                 break
             ofo.pop(idx + 1)
-            sk.sk_rmem_alloc -= nxt.truesize
+            tcp_rmem_uncharge(sk, nxt.truesize)
             tcp_dsack_extend(sk, ncb.seq, ncb.end_seq)
             net_inc_stat(net, "TCPOFOMerge")
             kfree_skb(nxt, SkbDropReason.TCP_OFOMERGE)
@@ -2127,6 +2166,7 @@ def _queue_and_out(sk, skb) -> None:
             net_inc_stat(sk.sk_net, "TCPRcvQDrop")
             kfree_skb(skb, SkbDropReason.PROTO_MEM)
             return
+        sk_rmem_schedule(sk, skb.truesize)      # sk_forced_mem_schedule
     fin = cb.tcp_flags & TCPHDR_FIN
     has_data = skb.len
     tcp_queue_rcv(sk, skb)
@@ -2169,7 +2209,7 @@ def tcp_fin(sk) -> None:
     else:
         sk.sk_net.bug(RuntimeError(f"tcp_fin in state {st}"), "tcp_fin")
     for s in tp.out_of_order_queue:
-        sk.sk_rmem_alloc -= s.truesize
+        tcp_rmem_uncharge(sk, s.truesize)
     tp.out_of_order_queue = []
     if tcp_is_sack(tp):
         tcp_sack_reset(tp.rx_opt)
@@ -2398,6 +2438,12 @@ def tcp_rcv_established(sk, skb) -> None:
                 net.mib.Tcp["InErrs"] += 1
                 kfree_skb(skb, SkbDropReason.PKT_TOO_SMALL)
                 return
+            if after(cb.end_seq, (tp.rcv_nxt + tcp_receive_window(tp)) & _M32):
+                fast = False            # past our window: the slow path validates it
+            elif skb.truesize > sk.sk_forward_alloc:
+                # No memory pre-paid for it: the slow path's step 5 (no re-validation).
+                return _tcp_rcv_step5(sk, skb, th)
+        if fast:
             if tcp_header_len == 32 and tp.rcv_nxt == tp.rcv_wup:
                 tcp_store_ts_recent(tp)
             tcp_rcv_rtt_measure_ts(sk, skb)
@@ -2426,6 +2472,10 @@ def tcp_rcv_established(sk, skb) -> None:
         return
     if not tcp_validate_incoming(sk, skb, th, 1):
         return
+    _tcp_rcv_step5(sk, skb, th)
+
+
+def _tcp_rcv_step5(sk, skb, th) -> None:
     reason = tcp_ack(sk, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT)
     if reason < 0:
         kfree_skb(skb, -reason)
@@ -2747,24 +2797,33 @@ def tcp_openreq_init(req, rx_opt, skb, sk) -> None:
 
 
 def tcp_syn_flood_action(sk) -> bool:
+    """The SYN queue is full: answer with a cookie (tcp_syncookies) or drop."""
     net = sk.sk_net
+    if net.ipv4.sysctl_tcp_syncookies:
+        net_inc_stat(net, "TCPReqQFullDoCookies")
+        return True
     net_inc_stat(net, "TCPReqQFullDrop")
     return False
 
 
 def tcp_conn_request(rsk_ops, af_ops, sk, skb) -> int:
     """A SYN for a listener: make a request sock (NEW_SYN_RECV), answer with a SYN-ACK.
-    SYN queue and accept queue limits as Linux (tcp_max_syn_backlog, the backlog)."""
+    SYN queue and accept queue limits as Linux (tcp_max_syn_backlog, the backlog); with the
+    SYN queue full (or tcp_syncookies=2) a stateless cookie SYN-ACK instead."""
     from kstack.core.request_sock import RequestSock
     from .inet_connection_sock import (inet_csk_reqsk_queue_hash_add, inet_csk_reqsk_queue_is_full,
                                        sk_acceptq_is_full)
-    from .tcp import TcpOptionsReceived
+    from .tcp import TcpOptionsReceived, tcp_clear_options
+    from .tcp_ipv4 import cookie_init_sequence
     tp = sk
     net = sk.sk_net
     cb = skb.cb
-    if net.ipv4.sysctl_tcp_syncookies == 2 or inet_csk_reqsk_queue_is_full(sk):
-        # Syncookies are not implemented: a full SYN queue drops the SYN.
-        if not tcp_syn_flood_action(sk):
+    isn = cb.tcp_tw_isn
+    syncookies = net.ipv4.sysctl_tcp_syncookies
+    want_cookie = False
+    if (syncookies == 2 or inet_csk_reqsk_queue_is_full(sk)) and not isn:
+        want_cookie = tcp_syn_flood_action(sk)
+        if not want_cookie:
             net_inc_stat(net, "ListenDrops")
             return 0
     if sk_acceptq_is_full(sk):
@@ -2776,30 +2835,34 @@ def tcp_conn_request(rsk_ops, af_ops, sk, skb) -> int:
     tmp_opt.mss_clamp = af_ops.mss_clamp
     tmp_opt.user_mss = tp.rx_opt.user_mss
     tcp_parse_options(net, skb, tmp_opt, False)
-    if not tmp_opt.saw_tstamp:
-        tmp_opt.tstamp_ok = 0
-    else:
-        tmp_opt.tstamp_ok = 1
+    if want_cookie and not tmp_opt.saw_tstamp:
+        tcp_clear_options(tmp_opt)
+    tmp_opt.tstamp_ok = 1 if tmp_opt.saw_tstamp else 0
     tcp_openreq_init(req, tmp_opt, skb, sk)
     af_ops.init_req(req, sk, skb)
     dst = af_ops.route_req(sk, skb, req)
     if dst is None:
         net_inc_stat(net, "ListenDrops")
         return 0
-    # SYN queue limit when no syncookies: drop when 3/4 full with old entries.
-    max_syn_backlog = net.ipv4.sysctl_tcp_max_syn_backlog
-    if not net.ipv4.sysctl_tcp_syncookies and \
-            (max_syn_backlog - sk.icsk_accept_queue.qlen < (max_syn_backlog >> 2)):
-        net_inc_stat(net, "ListenDrops")
-        return 0
-    isn = cb.tcp_tw_isn or af_ops.init_seq(skb)
-    req.ts_off = af_ops.init_ts_off(net, skb) if tmp_opt.tstamp_ok else 0
+    if tmp_opt.tstamp_ok:
+        req.ts_off = af_ops.init_ts_off(net, skb)
+    if not want_cookie and not isn:
+        # Without syncookies the last quarter of the SYN queue is kept for proven peers.
+        max_syn_backlog = net.ipv4.sysctl_tcp_max_syn_backlog
+        if not syncookies and \
+                (max_syn_backlog - sk.icsk_accept_queue.qlen < (max_syn_backlog >> 2)):
+            net_inc_stat(net, "ListenDrops")
+            return 0
+        isn = af_ops.init_seq(skb)
+    if want_cookie:
+        isn = cookie_init_sequence(sk, skb, req)
+        req.syncookie = 1
     req.snt_isn = isn
     req.req_dst = dst
     from .tcp_minisocks import tcp_openreq_init_rwin
     tcp_openreq_init_rwin(req, sk, dst)
-    timeout = TCP_TIMEOUT_INIT
-    inet_csk_reqsk_queue_hash_add(sk, req, timeout)
+    if not want_cookie:
+        inet_csk_reqsk_queue_hash_add(sk, req, TCP_TIMEOUT_INIT)
     af_ops.send_synack(sk, dst, None, req, skb)
     return 0
 

@@ -25,7 +25,7 @@ from .inet_hashtables import (InetHashinfo, __inet_inherit_port, __inet_lookup_e
                               __inet_lookup_listener, _keyed_hash, inet_ehash_nolisten,
                               inet_hash, inet_hash_connect, inet_unhash, tcp_hashinfo)
 from .inet_connection_sock import inet_csk_get_port
-from .tcp import (HZ, MAX_TCP_HEADER, TCP_MSS_DEFAULT, TCPHDR_ACK, TCPHDR_FIN, TCPHDR_RST,
+from .tcp import (tcp_rmem_uncharge, HZ, MAX_TCP_HEADER, TCP_MSS_DEFAULT, TCPHDR_ACK, TCPHDR_FIN, TCPHDR_RST,
                   TCPHDR_SYN, TcpHdr, TcpSkbCb, TcpSock, before, between, net_inc_stat,
                   tcp_clock_us, tcp_close, tcp_disconnect, tcp_getsockopt, tcp_init_sock,
                   tcp_ioctl, tcp_recvmsg, tcp_sendmsg, tcp_set_keepalive, tcp_set_state,
@@ -390,6 +390,191 @@ ipv4_specific.setsockopt = _ip_setsockopt
 ipv4_specific.getsockopt = _ip_getsockopt
 
 
+# --- SYN cookies (net/ipv4/syncookies.c; RFC 4987 3.6) ---------------------------------------
+# When the SYN queue is full (or tcp_syncookies=2) the listener keeps no state: the SYN-ACK's
+# ISN encodes a keyed hash of the 4-tuple, a 60 s counter and an MSS index, and with
+# timestamps the TS val's low 6 bits carry wscale/SACK/ECN. A returning ACK that carries a
+# valid cookie makes the child directly (cookie_v4_check).
+COOKIEBITS = 24
+COOKIEMASK = (1 << COOKIEBITS) - 1
+MAX_SYNCOOKIE_AGE = 2
+TCP_SYNCOOKIE_PERIOD = 60 * HZ
+TCP_SYNCOOKIE_VALID = MAX_SYNCOOKIE_AGE * TCP_SYNCOOKIE_PERIOD
+TSBITS = 6
+TS_OPT_WSCALE_MASK = 0xF
+TS_OPT_SACK = 1 << 4
+TS_OPT_ECN = 1 << 5
+msstab = (536, 1300, 1440, 1460)
+
+
+def _jiffies(net) -> int:
+    return int(net.clock.now() * HZ + 1e-6)
+
+
+def tcp_cookie_time(net) -> int:
+    return (_jiffies(net) // TCP_SYNCOOKIE_PERIOD) & _M32
+
+
+def cookie_hash(net, saddr, daddr, sport, dport, count, c) -> int:
+    return _keyed_hash(net, saddr, daddr, (sport << 16) | dport, count, 0x636b0000 + c) & _M32
+
+
+def secure_tcp_syn_cookie(net, saddr, daddr, sport, dport, sseq, data) -> int:
+    count = tcp_cookie_time(net)
+    return (cookie_hash(net, saddr, daddr, sport, dport, 0, 0) + sseq + (count << COOKIEBITS) +
+            ((cookie_hash(net, saddr, daddr, sport, dport, count, 1) + data) & COOKIEMASK)) & _M32
+
+
+def check_tcp_syn_cookie(net, cookie, saddr, daddr, sport, dport, sseq) -> int:
+    """The MSS index the cookie carries, or 0xFFFFFFFF if it is too old (2 periods)."""
+    count = tcp_cookie_time(net)
+    cookie = (cookie - (cookie_hash(net, saddr, daddr, sport, dport, 0, 0) + sseq)) & _M32
+    diff = (count - (cookie >> COOKIEBITS)) & (_M32 >> COOKIEBITS)
+    if diff >= MAX_SYNCOOKIE_AGE:
+        return _M32
+    return (cookie - cookie_hash(net, saddr, daddr, sport, dport, (count - diff) & _M32, 1)) & COOKIEMASK
+
+
+def __cookie_v4_init_sequence(net, saddr, daddr, sport, dport, seq, mss):
+    """(isn, the MSS the cookie can encode: the largest msstab entry <= mss)."""
+    mssind = len(msstab) - 1
+    while mssind and mss < msstab[mssind]:
+        mssind -= 1
+    return secure_tcp_syn_cookie(net, saddr, daddr, sport, dport, seq, mssind), msstab[mssind]
+
+
+def __cookie_v4_check(net, saddr, daddr, sport, dport, seq, ack_seq) -> int:
+    mssind = check_tcp_syn_cookie(net, (ack_seq - 1) & _M32, saddr, daddr, sport, dport,
+                                  (seq - 1) & _M32)
+    return msstab[mssind] if mssind < len(msstab) else 0
+
+
+def tcp_synq_overflow(sk) -> None:
+    """Remember when the SYN queue last overflowed (the listener's ts_recent_stamp)."""
+    now = _jiffies(sk.sk_net)
+    last = sk.rx_opt.ts_recent_stamp
+    if not (last <= now <= last + HZ):
+        sk.rx_opt.ts_recent_stamp = now
+
+
+def tcp_synq_no_recent_overflow(sk) -> bool:
+    now = _jiffies(sk.sk_net)
+    last = sk.rx_opt.ts_recent_stamp
+    return not (last - HZ <= now <= last + TCP_SYNCOOKIE_VALID)
+
+
+def cookie_init_sequence(sk, skb, req) -> int:
+    """tcp_input.c cookie_init_sequence: counts SyncookiesSent; sets req.mss."""
+    net = sk.sk_net
+    tcp_synq_overflow(sk)
+    net_inc_stat(net, "SyncookiesSent")
+    saddr, daddr = _iph_addrs(skb)
+    th = skb.cb.th
+    isn, req.mss = __cookie_v4_init_sequence(net, saddr, daddr, th.source, th.dest, th.seq, req.mss)
+    return isn
+
+
+def cookie_init_timestamp(req, now_us: int) -> int:
+    """The TS val (before ts_off) of a cookie SYN-ACK: ms clock with the low 6 bits holding
+    wscale (0xF: none), SACK and ECN, never ahead of the clock."""
+    ts_now = now_us // 1000
+    options = req.snd_wscale if req.wscale_ok else TS_OPT_WSCALE_MASK
+    if req.sack_ok:
+        options |= TS_OPT_SACK
+    if req.ecn_ok:
+        options |= TS_OPT_ECN
+    ts = ((ts_now >> TSBITS) << TSBITS) | options
+    if ts > ts_now:
+        ts -= 1 << TSBITS
+    return ts
+
+
+def cookie_timestamp_decode(net, opt) -> bool:
+    if not opt.saw_tstamp:
+        from .tcp import tcp_clear_options
+        tcp_clear_options(opt)
+        return True
+    if not net.ipv4.sysctl_tcp_timestamps:
+        return False
+    options = opt.rcv_tsecr
+    opt.sack_ok = 1 if options & TS_OPT_SACK else 0
+    if opt.sack_ok and not net.ipv4.sysctl_tcp_sack:
+        return False
+    if (options & TS_OPT_WSCALE_MASK) == TS_OPT_WSCALE_MASK:
+        return True
+    opt.wscale_ok = 1
+    opt.snd_wscale = options & TS_OPT_WSCALE_MASK
+    return net.ipv4.sysctl_tcp_window_scaling != 0
+
+
+def cookie_v4_check(sk, skb):
+    """An ACK on a listener: if it carries a valid cookie, make the child (returns it); sk
+    when it is not a cookie (the listener answers it); None to drop it."""
+    from kstack.core.request_sock import RequestSock
+    from kstack.core.dst import RTAX_INITRWND, RTAX_WINDOW, dst_metric
+    from kstack.core.sock import SOCK_RCVBUF_LOCK
+    from .inet_connection_sock import inet_csk_reqsk_queue_add
+    from .tcp import TcpOptionsReceived, tcp_full_space
+    from .tcp_input import tcp_parse_options
+    from .tcp_output import tcp_select_initial_window
+    net = sk.sk_net
+    cb = skb.cb
+    th = cb.th
+    if not net.ipv4.sysctl_tcp_syncookies or not (th.flags & TCPHDR_ACK) or th.flags & TCPHDR_RST:
+        return sk
+    if tcp_synq_no_recent_overflow(sk):
+        return sk
+    saddr, daddr = _iph_addrs(skb)
+    mss = __cookie_v4_check(net, saddr, daddr, th.source, th.dest, th.seq, th.ack_seq)
+    if not mss:
+        net_inc_stat(net, "SyncookiesFailed")
+        return sk
+    net_inc_stat(net, "SyncookiesRecv")
+    opt = TcpOptionsReceived()
+    tcp_parse_options(net, skb, opt, False)
+    tsoff = 0
+    if opt.saw_tstamp and opt.rcv_tsecr:
+        tsoff = secure_tcp_ts_off(net, daddr, saddr)
+        opt.rcv_tsecr = (opt.rcv_tsecr - tsoff) & _M32
+    if not cookie_timestamp_decode(net, opt):
+        return sk
+    req = RequestSock(sk)
+    tcp_request_sock_ipv4_ops.init_req(req, sk, skb)
+    req.ir_rmt_port = th.source
+    req.ir_num = th.dest
+    req.rcv_isn = (th.seq - 1) & _M32
+    req.rcv_nxt = th.seq & _M32
+    req.snt_isn = (th.ack_seq - 1) & _M32
+    req.mss = mss
+    req.snd_wscale = opt.snd_wscale
+    req.sack_ok = opt.sack_ok
+    req.wscale_ok = opt.wscale_ok
+    req.tstamp_ok = opt.saw_tstamp
+    req.ts_recent = opt.rcv_tsval if opt.saw_tstamp else 0
+    req.ts_off = tsoff
+    req.syncookie = 1
+    dst = inet_csk_route_req(sk, skb, req)
+    if dst is None:
+        return None
+    req.req_dst = dst
+    tp = sk
+    req.rsk_window_clamp = tp.window_clamp or dst_metric(dst, RTAX_WINDOW)
+    full_space = tcp_full_space(sk)
+    if sk.sk_userlocks & SOCK_RCVBUF_LOCK and \
+            (req.rsk_window_clamp > full_space or req.rsk_window_clamp == 0):
+        req.rsk_window_clamp = full_space
+    req.rsk_rcv_wnd, req.rsk_window_clamp, req.rcv_wscale = tcp_select_initial_window(
+        sk, full_space, req.mss, dst_metric(dst, RTAX_INITRWND), req.rsk_window_clamp,
+        bool(req.wscale_ok))
+    # tcp_get_cookie_sock
+    child, own_req = sk.icsk_af_ops.syn_recv_sock(sk, skb, req, dst, None)
+    if child is None:
+        return None
+    if not inet_csk_reqsk_queue_add(sk, req, child):
+        return None
+    return child
+
+
 # --- connect --------------------------------------------------------------------------------
 def tcp_v4_connect(sk, uaddr) -> int:
     """connect(): route, pick a source port (inet_hash_connect), ISN, send the SYN."""
@@ -458,7 +643,10 @@ def tcp_v4_do_rcv(sk, skb) -> int:
         tcp_rcv_established(sk, skb)
         return 0
     if sk.sk_state == TCP_LISTEN:
-        nsk = sk   # no syncookies: the listener handles it
+        nsk = sk if skb.cb.th.flags & TCPHDR_SYN else cookie_v4_check(sk, skb)
+        if nsk is None:
+            kfree_skb(skb, SkbDropReason.NOT_SPECIFIED)
+            return 0
         if nsk is not sk:
             if tcp_child_process(sk, nsk, skb):
                 tcp_v4_send_reset(nsk, skb)
@@ -721,12 +909,12 @@ def tcp_v4_destroy_sock(sk) -> None:
     tcp_cleanup_congestion_control(sk)
     tcp_write_queue_purge(sk)
     for skb in sk.out_of_order_queue:
-        sk.sk_rmem_alloc -= skb.truesize
+        tcp_rmem_uncharge(sk, skb.truesize)
     sk.out_of_order_queue = []
     q = sk.sk_receive_queue.q
     while q:
         skb = q.popleft()
-        sk.sk_rmem_alloc -= skb.truesize
+        tcp_rmem_uncharge(sk, skb.truesize)
     tcp_orphan_count_dec(sk)
 
 

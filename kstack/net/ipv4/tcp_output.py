@@ -299,7 +299,11 @@ def tcp_synack_options(req, mss: int, skb, opts: TcpOutOptions) -> int:
         remaining -= 4
     if req.tstamp_ok:
         opts.options |= OPTION_TS
-        opts.tsval = ((skb.cb.skb_mstamp // 1000) + req.ts_off) & _M32
+        if req.syncookie:
+            from .tcp_ipv4 import cookie_init_timestamp
+            opts.tsval = (cookie_init_timestamp(req, skb.cb.skb_mstamp) + req.ts_off) & _M32
+        else:
+            opts.tsval = ((skb.cb.skb_mstamp // 1000) + req.ts_off) & _M32
         if not req.snt_tsval_first:
             if not opts.tsval:
                 opts.tsval = _M32

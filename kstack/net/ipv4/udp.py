@@ -42,6 +42,7 @@ import struct
 
 from ...core.datagram import __skb_recv_datagram, datagram_poll
 from ...core.dropreason import SkbDropReason
+from ...core.dst import dst_confirm_neigh
 from ...core.errno import (EACCES, EADDRINUSE, EAFNOSUPPORT, EDESTADDRREQ, EHOSTUNREACH, EINVAL,
                            EMSGSIZE, ENETUNREACH, ENOBUFS, ENOMEM, ENOPROTOOPT, EOPNOTSUPP, EPIPE,
                            EPROTO)
@@ -51,13 +52,13 @@ from ...core.sock import (AF_INET, AF_UNSPEC, ENOIOCTLCMD, IP_PMTUDISC_DONT, MSG
                           MSG_DONTROUTE, MSG_ERRQUEUE, MSG_MORE, MSG_OOB, MSG_PEEK, MSG_PROBE,
                           MSG_TRUNC, SEND_SHUTDOWN, SOCK_BINDADDR_LOCK,
                           SOCK_BINDPORT_LOCK, SOCK_BROADCAST, SOCK_DEAD, SOCK_LOCALROUTE,
-                          SOCK_RCVTSTAMP, SOL_SOCKET, SOL_UDP, TCP_CLOSE, TCP_ESTABLISHED,
+                          SOCK_RCVTSTAMP, SOCK_RCVTSTAMPNS, SOL_SOCKET, SOL_UDP, TCP_CLOSE, TCP_ESTABLISHED,
                           InetSock, Proto, SockaddrIn, put_cmsg, sk_common_release, sk_dst_check,
-                          sk_dst_reset, sk_dst_set, skb_set_owner_r, sock_flag, sock_getsockopt,
-                          sock_setsockopt, sockopt_int)
+                          sk_dst_reset, sk_dst_set, skb_set_owner_r, sock_error, sock_flag,
+                          sock_getsockopt, sock_setsockopt, sockopt_int)
 from ...core.wait import Blocked
 from ...wire.checksum import csum_fold, csum_partial, csum_tcpudp_magic
-from . import ip_sockglue
+from . import ip_output, ip_sockglue
 from .ip_sockglue import inet_sk_flowi_flags
 
 IPPROTO_UDP = 17
@@ -89,6 +90,7 @@ SCM_TIMESTAMP = 29
 SCM_TIMESTAMPNS = 35
 
 _UDPH = struct.Struct("!HHHH")
+_IPH_ADDRS = struct.Struct("!II")     # iph->saddr, iph->daddr (at network_header + 12)
 
 
 class UdpSock(InetSock):
@@ -388,9 +390,7 @@ def __udp4_lib_rcv(skb, table, proto: int) -> int:
         kfree_skb(skb, SkbDropReason.PKT_TOO_SMALL)
         return 0
     sport, dport, ulen, _check = _UDPH.unpack_from(head, off)
-    nh = skb.network_header
-    saddr = int.from_bytes(head[nh + 12:nh + 16], "big")
-    daddr = int.from_bytes(head[nh + 16:nh + 20], "big")
+    saddr, daddr = _IPH_ADDRS.unpack_from(head, skb.network_header + 12)
     if ulen > skb.tail - off or ulen < UDP_HLEN:
         mib["InErrors"] += 1
         kfree_skb(skb, SkbDropReason.PKT_TOO_SMALL)
@@ -418,9 +418,14 @@ def __udp4_lib_rcv(skb, table, proto: int) -> int:
     return 0
 
 
+_icmp_send_fn = None
+
+
 def _icmp_send(skb, type_, code, info) -> None:
-    from .icmp import icmp_send
-    icmp_send(skb, type_, code, info)
+    global _icmp_send_fn
+    if _icmp_send_fn is None:     # icmp.py imports ip_output, which this module needs first
+        from .icmp import icmp_send as _icmp_send_fn
+    _icmp_send_fn(skb, type_, code, info)
 
 
 def __udp_is_mcast_sock(sk, loc_port, loc_addr, rmt_port, rmt_addr, dif) -> bool:
@@ -524,11 +529,11 @@ def udp_recvmsg(sk, msg, length: int, flags: int):
         msg.msg_iter += skb.head[skb.data:skb.data + copied]
     if not peeking:
         sk.sk_net.mib.Udp["InDatagrams"] += 1
-    sock_recv_cmsgs(msg, sk, skb)
+    if sk.sk_flags & _FLAGS_RECV_CMSGS:
+        sock_recv_cmsgs(msg, sk, skb)
     head = skb.head
-    nh = skb.network_header
     th = skb.transport_header
-    msg.msg_name = SockaddrIn(AF_INET, int.from_bytes(head[nh + 12:nh + 16], "big"),
+    msg.msg_name = SockaddrIn(AF_INET, _IPH_ADDRS.unpack_from(head, skb.network_header + 12)[0],
                               (head[th] << 8) | head[th + 1])
     if sk.cmsg_flags:
         ip_sockglue.ip_cmsg_recv(msg, skb, sk, th)
@@ -538,10 +543,12 @@ def udp_recvmsg(sk, msg, length: int, flags: int):
     return err
 
 
+_FLAGS_RECV_CMSGS = 1 << SOCK_RCVTSTAMP     # include/net/sock.h FLAGS_RECV_CMSGS
+
+
 def sock_recv_cmsgs(msg, sk, skb) -> None:
     """SO_TIMESTAMP(NS): the receive time as SCM_TIMESTAMP(NS)."""
     if sock_flag(sk, SOCK_RCVTSTAMP):
-        from ...core.sock import SOCK_RCVTSTAMPNS
         t = skb.tstamp or sk.sk_net.clock.wall()
         sec = int(t)
         if sock_flag(sk, SOCK_RCVTSTAMPNS):
@@ -572,16 +579,9 @@ def udp_poll(file, sock, pt=None) -> int:
 
 
 # --- send -------------------------------------------------------------------------------------
-_ipo = None
-
-
 def _ipout():
-    """ip_output, bound on first use (it imports this package's modules lazily too)."""
-    global _ipo
-    if _ipo is None:
-        from . import ip_output
-        _ipo = ip_output
-    return _ipo
+    """ip_output (the module; imported at the top, kept for the call sites below)."""
+    return ip_output
 
 
 def udp_sendmsg(sk, msg, length: int):
@@ -590,7 +590,7 @@ def udp_sendmsg(sk, msg, length: int):
     flags = msg.msg_flags
     if flags & MSG_OOB:
         return -EOPNOTSUPP
-    ipo = _ipout()
+    ipo = ip_output
     up = sk
     corkreq = up.corkflag or flags & MSG_MORE
     if up.pending:
@@ -654,7 +654,6 @@ def udp_sendmsg(sk, msg, length: int):
             sk_dst_set(sk, rt)
             sk.cork.fl = fl4
     if flags & MSG_CONFIRM:
-        from ...core.dst import dst_confirm_neigh
         dst_confirm_neigh(rt, fl4.daddr)
         if flags & MSG_PROBE and not length:
             return 0
@@ -667,7 +666,7 @@ def udp_sendmsg(sk, msg, length: int):
         skb = ipo.ip_make_skb(sk, fl4, data, UDP_HLEN, ipc, rt, flags)
         if skb is None:
             return length if flags & MSG_PROBE else 0
-        if type(skb) is int:
+        if skb.__class__ is int:
             return _send_err(sk, skb)
         err = udp_send_skb(skb, fl4, dport)
         return length if not err else _send_err(sk, err)
@@ -689,7 +688,6 @@ def sock_alloc_send_check(sk, rt, length: int, ipc) -> int:
                                 else getattr(sk, "inet_opt", None)))
     if length > maxnonfragsize - 20 - optlen:
         return 0
-    from ...core.sock import sock_error
     err = sock_error(sk)
     if not err and sk.sk_shutdown & SEND_SHUTDOWN:
         err = -EPIPE
@@ -773,7 +771,7 @@ def udp_send_skb(skb, fl4, dport: int) -> int:
             c = 0xFFFF
         head[th + 6] = c >> 8
         head[th + 7] = c & 0xFF
-    err = _ipout().ip_send_skb(net, skb)
+    err = ip_output.ip_send_skb(net, skb)
     if err:
         if err == -ENOBUFS and not sk.recverr:
             net.mib.Udp["SndbufErrors"] += 1

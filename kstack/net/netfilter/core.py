@@ -303,7 +303,14 @@ def NF_HOOK(pf: int, hook: int, net, sk, skb, indev, outdev, okfn) -> int:
 
 def NF_HOOK_COND(pf: int, hook: int, net, sk, skb, indev, outdev, okfn, cond) -> int:
     """NF_HOOK when ``cond`` holds, else straight to okfn (ip_output after a reroute)."""
-    if not cond:
-        return okfn(net, sk, skb)
-    return NF_HOOK(pf, hook, net, sk, skb, indev, outdev, okfn)
+    if cond:
+        try:
+            entries = net.nf.hooks_ipv4[hook] if pf == NFPROTO_IPV4 else net.nf.table(pf)[hook]
+        except (AttributeError, TypeError):
+            entries = ()
+        if entries:
+            ret = nf_hook_slow(skb, NfHookState(hook, pf, indev, outdev, sk, net, okfn), entries)
+            if ret != 1:
+                return ret
+    return okfn(net, sk, skb)
 
