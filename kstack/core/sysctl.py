@@ -7,7 +7,7 @@ dotted name (``net.core.wmem_default``) as sysctl(8) does and return the text
 or ``-errno``. Values live as plain attributes (``net.core.sysctl_wmem_default``)
 so the data path reads them at attribute speed.
 """
-from .errno import EINVAL, ENOENT
+from .errno import EACCES, EINVAL, ENOENT
 
 INT_MAX = 2**31 - 1
 UINT_MAX = 2**32 - 1
@@ -38,8 +38,7 @@ class CtlTable:
     def write(self, text) -> int:
         """Parse and store; 0 or -errno (out of range is EINVAL, as proc_dointvec_minmax)."""
         if self.mode & 0o200 == 0:
-            from .errno import EPERM
-            return -EPERM
+            return -EACCES   # open(O_WRONLY) of a 0444 /proc/sys file
         if self.handler == "dostring":
             s = str(text).strip()
             if self.maxlen and len(s) >= self.maxlen:

@@ -618,7 +618,7 @@ def icmp_rcv(skb) -> int:
     h = skb.head
     d = skb.data
     if skb.ip_summed != CHECKSUM_UNNECESSARY:
-        if csum_fold(csum_partial(memoryview(h)[d:skb.tail])):
+        if csum_fold(csum_partial(h[d:skb.tail])):
             mib["InCsumErrors"] += 1
             mib["InErrors"] += 1
             kfree_skb(skb, SkbDropReason.ICMP_CSUM)

@@ -1,5 +1,5 @@
-"""net/ipv4/tcp_ipv4.c (+ net/core/secure_seq.c for ISNs, net/ipv4/sysctl_net_ipv4.c for the
-tcp_* rows) — TCP over IPv4: tcp_v4_rcv (checksum, header checks, socket lookup,
+"""net/ipv4/tcp_ipv4.c (+ net/core/secure_seq.c for ISNs, net/ipv4/syncookies.c for SYN
+cookies (RFC 4987 3.6), net/ipv4/sysctl_net_ipv4.c for the tcp_* rows) — TCP over IPv4: tcp_v4_rcv (checksum, header checks, socket lookup,
 TIME_WAIT and request-sock dispatch, RST for segments to nowhere), tcp_v4_connect,
 tcp_v4_send_reset / tcp_v4_send_ack with Linux's sequence rules (RFC 9293 §3.10.7.1),
 SYN-ACKs for request socks, ICMP errors and PMTU (RFC 1191, RFC 5927 checks), the

@@ -376,7 +376,7 @@ def _csum_ok(skb, saddr: int, daddr: int, off: int, ulen: int) -> bool:
     if head[off + 6] == 0 and head[off + 7] == 0:
         return True     # RFC 768: no checksum was computed
     return csum_fold(saddr + daddr + ulen + IPPROTO_UDP
-                     + csum_partial(memoryview(head)[off:off + ulen])) == 0
+                     + csum_partial(head[off:off + ulen])) == 0
 
 
 def __udp4_lib_rcv(skb, table, proto: int) -> int:
@@ -766,7 +766,7 @@ def udp_send_skb(skb, fl4, dport: int) -> int:
         head[th + 7] = c & 0xFF
     else:
         c = csum_fold(saddr + daddr + length + IPPROTO_UDP
-                      + csum_partial(memoryview(head)[th:th + length]))
+                      + csum_partial(head[th:th + length]))
         if c == 0:
             c = 0xFFFF
         head[th + 6] = c >> 8
