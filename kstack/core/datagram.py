@@ -8,7 +8,7 @@ first, as __skb_try_recv_datagram takes it before looking at the queue;
 ``retry`` when woken (the protocol's recvmsg again).
 """
 from .errno import EAGAIN, ENOTCONN
-from .skbuff import consume_skb, skb_dequeue, skb_peek
+from .skbuff import consume_skb
 from .sock import (RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SOCK_SELECT_ERR_QUEUE, SOCK_SEQPACKET,
                    SOCK_STREAM, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_SENT, Msghdr,
                    memcpy_to_msg, sk_wait_event, sock_error, sock_flag, sock_rcvtimeo,

@@ -182,7 +182,7 @@ def __netif_receive_skb_core(skb) -> int:
                 deliver_skb(skb_clone(skb), last, dev)
             last = pt
     if last is not None:
-        ret = last.func(skb, skb.dev, last, dev)   # deliver_skb, inline as in dev.c
+        ret = last.func(skb, skb.dev, last, dev)   # the last one is called directly, as in dev.c
     else:
         dev.stats.rx_nohandler += 1
         kfree_skb(skb, SkbDropReason.UNHANDLED_PROTO)

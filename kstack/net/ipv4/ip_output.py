@@ -32,7 +32,7 @@ from ...core.netdevice import IFF_LOOPBACK, NET_XMIT_CN, PacketType
 from ...core.skbuff import (CHECKSUM_NONE, CHECKSUM_UNNECESSARY, PACKET_LOOPBACK, SkBuff, consume_skb,
                             kfree_skb, skb_clone, skb_push)
 from ...core.dst import __sk_dst_check, __sk_dst_set, dst_mtu
-from ...core.neighbour import __neigh_create, __neigh_lookup_noref, neigh_output
+from ...core.neighbour import neigh_output
 from ...wire.iphdr import ip_send_check
 from ..netfilter.core import (NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING, NF_HOOK, NF_HOOK_COND,
                               NFPROTO_IPV4, nf_hook)

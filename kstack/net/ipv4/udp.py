@@ -59,6 +59,7 @@ from ...core.sock import (AF_INET, AF_UNSPEC, ENOIOCTLCMD, IP_PMTUDISC_DONT, MSG
 from ...core.wait import Blocked
 from ...wire.checksum import csum_fold, csum_partial, csum_tcpudp_magic
 from . import ip_output, ip_sockglue
+from .icmp import icmp_send
 from .ip_sockglue import inet_sk_flowi_flags
 
 IPPROTO_UDP = 17
@@ -413,19 +414,9 @@ def __udp4_lib_rcv(skb, table, proto: int) -> int:
         udp_queue_rcv_skb(sk, skb)
         return 0
     mib["NoPorts"] += 1
-    _icmp_send(skb, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0)
+    icmp_send(skb, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0)
     kfree_skb(skb, SkbDropReason.NO_SOCKET)
     return 0
-
-
-_icmp_send_fn = None
-
-
-def _icmp_send(skb, type_, code, info) -> None:
-    global _icmp_send_fn
-    if _icmp_send_fn is None:     # icmp.py imports ip_output, which this module needs first
-        from .icmp import icmp_send as _icmp_send_fn
-    _icmp_send_fn(skb, type_, code, info)
 
 
 def __udp_is_mcast_sock(sk, loc_port, loc_addr, rmt_port, rmt_addr, dif) -> bool:
