@@ -30,7 +30,7 @@ from kstack.fs.file import Cred, FilesStruct
 from kstack.net import socket as ksock
 from kstack.sim import Sim
 
-_sys = {name: getattr(ksock, name) for name in dir(ksock) if name.startswith("__sys_")}
+_sys = {name[6:]: getattr(ksock, name) for name in dir(ksock) if name.startswith("__sys_")}
 
 
 class WouldBlockForever(Exception):
@@ -170,7 +170,7 @@ class Host:
 
     # --- the syscalls ----------------------------------------------------------------------
     def _call(self, name, *args, block=True, timeout=None, signal_after=None):
-        r = _sys["__sys_" + name](self.files, *args) if not callable(name) else name(self.files, *args)
+        r = name(self.files, *args) if callable(name) else _sys[name](self.files, *args)
         if type(r) is Blocked:
             if not block:
                 return r
