@@ -13,8 +13,18 @@ if [ ${#need_apt[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/n
     (apt-get update -qq && apt-get install -y -qq "${need_apt[@]}") >/dev/null 2>&1 \
         || echo "setup: could not install ${need_apt[*]} (tests needing them will skip)" >&2
 fi
-if [ ! -x .venv/bin/python ]; then
-    python3 -m venv .venv
+# The interpreter: Debian's python3.11 when present (built with PGO/LTO, ~1.5x faster than
+# an unoptimised local build for kstack's per-packet work), else any python3.11, else python3.
+py=python3
+for c in /usr/bin/python3.11 python3.11 python3; do
+    if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info[:2] < (3, 11))' 2>/dev/null; then
+        py=$(command -v "$c"); break
+    fi
+done
+if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.kstack-python 2>/dev/null)" != "$py" ]; then
+    rm -rf .venv
+    "$py" -m venv .venv
+    echo "$py" > .venv/.kstack-python
 fi
 stamp=.venv/.kstack-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
