@@ -7,7 +7,8 @@ device of our own, shaped like drivers/net/tun.c's IFF_TUN: an L3 device
 (ARPHRD_NONE, IFF_POINTOPOINT | IFF_NOARP, hard_header_len 0, no header
 ops) whose frames are bare IPv4 packets. ndo_start_xmit records each packet
 with the fake-clock time; inbound packets go up through netif_rx, as
-tun_get_user does.
+tun_get_user does, as skbs with the truesize and tailroom Linux gives them
+(tun_alloc_sizes): TCP's receive window and queue coalescing depend on both.
 
 Syscalls go through kstack/net/socket.py's sys_call_table on a FilesStruct.
 A call that must sleep returns a kstack.core.wait.Blocked: it is parked on
@@ -27,7 +28,7 @@ from kstack.core.clock import FakeClock
 from kstack.core.dev import dev_graft_qdisc, dev_open, netif_rx, register_netdevice
 from kstack.core.netdevice import (ARPHRD_NONE, IFF_MULTICAST, IFF_NOARP, IFF_POINTOPOINT, NETDEV_TX_OK,
                                    NetDevice, NetDeviceOps)
-from kstack.core.skbuff import (CHECKSUM_NONE, CHECKSUM_PARTIAL, PACKET_HOST, consume_skb, skb_from_bytes,
+from kstack.core.skbuff import (CHECKSUM_NONE, CHECKSUM_PARTIAL, PACKET_HOST, SkBuff, consume_skb, skb_from_bytes,
                                 skb_reset_network_header)
 from kstack.core.wait import Blocked, WaitQueueEntry, add_wait_queue, remove_wait_queue
 from kstack.sim import Sim
@@ -104,9 +105,61 @@ def tun_create(net, name: str = "tun0") -> NetDevice:
     return dev
 
 
+# Linux x86-64 constants behind tun_get_user's allocation (PAGE_SIZE 4096)
+NET_SKB_PAD = 64                    # tun->align for IFF_TUN
+SKB_SHINFO_SIZE = 320               # SKB_DATA_ALIGN(sizeof(struct skb_shared_info))
+SKB_STRUCT_SIZE = 256               # SKB_DATA_ALIGN(sizeof(struct sk_buff))
+SKB_SMALL_HEAD_CACHE_SIZE = 576     # skb_small_head_cache: SKB_HEAD_ALIGN(MAX_TCP_HEADER)
+PAGE_SIZE = 4096
+SKB_MAX_HEAD = PAGE_SIZE - NET_SKB_PAD - SKB_SHINFO_SIZE    # good_linear: 3712
+
+
+def _kmalloc_size_roundup(n: int) -> int:
+    for b in (8, 16, 32, 64, 96, 128, 192):
+        if n <= b:
+            return b
+    b = 256
+    while b < n:
+        b <<= 1
+    return b
+
+
+def tun_alloc_sizes(length: int) -> tuple[int, int]:
+    """(truesize, linear buffer size) of the skb a `length`-byte packet written to a tun
+    fd becomes (IFF_TUN, no IFF_NAPI): tun_get_user -> tun_alloc_skb(prepad NET_SKB_PAD,
+    linear = all of it under a page, else good_linear) -> sock_alloc_send_pskb ->
+    alloc_skb_with_frags. The head is a kmalloc_reserve object (the small-head cache,
+    else a kmalloc bucket) whose usable part is SKB_WITH_OVERHEAD of it; truesize adds
+    the struct sk_buff and whole pages for the frags. The linear size is 0 for a paged
+    skb: it has no tailroom (skb_tailroom of a nonlinear skb). Checked on this machine's
+    kernel (ss -m after one segment: 41..140 bytes -> 832, 1040 -> 2304, 3740 -> 8448,
+    20040 -> 20736, 60040 -> 61696)."""
+    if NET_SKB_PAD + length < PAGE_SIZE:
+        linear, paged = length, 0
+    else:
+        linear, paged = SKB_MAX_HEAD, length - SKB_MAX_HEAD
+    obj = ((NET_SKB_PAD + linear + 63) & ~63) + SKB_SHINFO_SIZE       # SKB_HEAD_ALIGN
+    head = SKB_SMALL_HEAD_CACHE_SIZE if obj <= SKB_SMALL_HEAD_CACHE_SIZE else _kmalloc_size_roundup(obj)
+    truesize = head + SKB_STRUCT_SIZE + ((paged + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
+    return truesize, (0 if paged else head - SKB_SHINFO_SIZE)
+
+
+def tun_truesize(length: int) -> int:
+    return tun_alloc_sizes(length)[0]
+
+
 def tun_inject(dev, packet: bytes, gso_size: int = 0) -> int:
-    """tun_get_user: a packet written to the tun fd enters the stack as received on dev."""
-    skb = skb_from_bytes(packet, headroom=64)
+    """tun_get_user: a packet written to the tun fd enters the stack as received on dev,
+    with Linux's truesize and (for a linear skb) its tailroom, which TCP's receive
+    queue coalescing (skb_try_coalesce) fills."""
+    truesize, size = tun_alloc_sizes(len(packet))
+    if size:
+        head = bytearray(size)
+        head[NET_SKB_PAD:NET_SKB_PAD + len(packet)] = packet
+        skb = SkBuff(head, NET_SKB_PAD, NET_SKB_PAD + len(packet))
+    else:
+        skb = skb_from_bytes(packet, headroom=NET_SKB_PAD)
+    skb.truesize = truesize
     skb.dev = dev
     skb.protocol = ETH_P_IP
     skb.pkt_type = PACKET_HOST

@@ -6,15 +6,19 @@ child from a listener (inet_csk_clone_lock).
 """
 from kstack.core.errno import EADDRINUSE, EAGAIN, EINVAL
 from kstack.core.sock import (RCV_SHUTDOWN, SEND_SHUTDOWN, SK_CAN_REUSE, SK_FORCE_REUSE,
-                              SOCK_BINDADDR_LOCK, SOCK_DEAD, InetSock, sk_wait_event,
-                              sock_flag, sock_orphan, sock_put, sock_set_flag)
+                              SOCK_BINDADDR_LOCK, SOCK_DEAD, InetSock, sk_wait_event, sock_flag,
+                              sock_orphan, sock_put, sock_set_flag, MSG_DONTWAIT, sock_rcvtimeo)
 from kstack.core.timer import TimerList
-from kstack.core.wait import EPOLLIN, EPOLLRDNORM
+from kstack.core.wait import EPOLLIN, EPOLLRDNORM, EPOLLERR
 
 from kstack.core.request_sock import (RequestSockQueue, reqsk_queue_empty, reqsk_queue_len,
                                       reqsk_queue_remove)
 from .tcp_states import (TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN, TCP_NEW_SYN_RECV,
                          TCP_SYN_RECV, TCP_TIME_WAIT, TCPF_CLOSE_WAIT, TCPF_ESTABLISHED)
+from .inet_hashtables import (inet_bind_hash, inet_ehash_remove_reqsk, inet_put_port,
+                              inet_bind_bucket_create, inet_ehash_insert, tcp_hashinfo,
+                              inet_bind_bucket_find)
+from .sysctl_net_ipv4 import inet_get_local_port_range, inet_is_local_reserved_port
 
 HZ = 1000
 
@@ -276,8 +280,6 @@ def inet_csk_find_open_port(sk, hinfo):
     """Autobind (bind to port 0 or listen() unbound): (port, bucket or None), or (0, None).
     With SO_REUSEADDR the lower half of ip_local_port_range is tried first; bind() takes
     ports of the other parity than __inet_hash_connect favours."""
-    from .inet_hashtables import inet_bind_bucket_find
-    from .sysctl_net_ipv4 import inet_get_local_port_range, inet_is_local_reserved_port
     net = sk.sk_net
     relax = False
     while True:
@@ -324,8 +326,6 @@ def inet_csk_find_open_port(sk, hinfo):
 
 def inet_csk_get_port(sk, snum: int) -> int:
     """Bind sk to local port snum (0: pick one). 0, or nonzero (EADDRINUSE) on conflict."""
-    from .inet_hashtables import (inet_bind_bucket_create, inet_bind_bucket_find, inet_bind_hash,
-                                  tcp_hashinfo)
     hinfo = tcp_hashinfo(sk.sk_net)
     net = sk.sk_net
     if not snum:
@@ -380,7 +380,6 @@ def inet_csk_listen_stop(sk) -> None:
         if child is not None:
             tcp_close_child(sk, child)
     # Drop pending SYN_RECV request socks.
-    from .inet_hashtables import inet_ehash_remove_reqsk
     for req in list(queue.syn_queue):
         inet_csk_reqsk_queue_drop(sk, req)
     queue.syn_queue.clear()
@@ -390,7 +389,6 @@ def inet_csk_listen_stop(sk) -> None:
 
 def inet_csk_reqsk_queue_drop(sk, req) -> bool:
     """Unhash a request sock and stop its SYN-ACK timer."""
-    from .inet_hashtables import inet_ehash_remove_reqsk
     unlinked = inet_ehash_remove_reqsk(req)
     if req.rsk_timer.pending:
         req.rsk_timer.base.del_timer(req.rsk_timer)
@@ -405,7 +403,6 @@ def inet_csk_reqsk_queue_drop(sk, req) -> bool:
 
 def inet_csk_reqsk_queue_hash_add(sk, req, timeout_jiffies: int) -> None:
     """Put a request sock in ehash and the SYN queue; arm its SYN-ACK timer."""
-    from .inet_hashtables import inet_ehash_insert
     from .tcp_minisocks import reqsk_timer_handler
     inet_ehash_insert(req, sk.sk_net)
     q = sk.icsk_accept_queue
@@ -458,13 +455,10 @@ def inet_csk_complete_hashdance(sk, child, req, own_req: bool):
 
 def inet_csk_accept(sk, flags: int):
     """accept(): (child, 0), (None, -errno) or a Blocked that retries."""
-    from kstack.core.sock import sock_rcvtimeo
     if sk.sk_state != TCP_LISTEN:
         return None, -EINVAL
     queue = sk.icsk_accept_queue
     if reqsk_queue_empty(queue):
-        from kstack.core.sock import MSG_DONTWAIT
-        from kstack.core.wait import EPOLLERR
         timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT)
         return sk_wait_event(sk, EPOLLIN | EPOLLRDNORM | EPOLLERR,
                              lambda: inet_csk_accept(sk, flags), timeo,
@@ -481,7 +475,6 @@ def inet_csk_listen_poll(sk) -> int:
 
 def inet_csk_destroy_sock(sk) -> None:
     """The last step of a dead socket: release the port and protocol state."""
-    from .inet_hashtables import inet_put_port
     sk.sk_prot.destroy(sk)
     sk.sk_shutdown = RCV_SHUTDOWN | SEND_SHUTDOWN
     if sk.icsk_bind_hash is not None:

@@ -13,6 +13,9 @@ import hashlib
 from kstack.core.errno import EADDRNOTAVAIL
 
 from .tcp_states import TCP_CLOSE, TCP_LISTEN, TCP_TIME_WAIT
+from .inet_timewait_sock import inet_twsk_deschedule_put, inet_twsk_bind_unhash
+from .sysctl_net_ipv4 import inet_get_local_port_range, inet_is_local_reserved_port
+from kstack.core.sock import SOCK_DEAD, sock_set_flag
 
 INET_TABLE_PERTURB_SIZE = 1 << 16
 
@@ -137,7 +140,6 @@ def inet_ehash_nolisten(sk, osk=None) -> bool:
         # A twin already took the tuple: this socket dies (tcp_v4_syn_recv_sock's caller
         # sees own_req false).
         from .tcp import tcp_set_state
-        from kstack.core.sock import SOCK_DEAD, sock_set_flag
         sk.sk_hashed_key = None
         sock_set_flag(sk, SOCK_DEAD)
         tcp_set_state(sk, TCP_CLOSE)
@@ -284,7 +286,6 @@ def __inet_check_established(death_row, sk, lport: int, twp):
     """Is the 4-tuple with local port lport free (or held by a TIME_WAIT we may recycle)?
     Hashes sk on success. Returns (0, tw-or-None) or (-EADDRNOTAVAIL, None)."""
     from .tcp_minisocks import tcp_twsk_unique
-    from .inet_timewait_sock import inet_twsk_deschedule_put
     net = sk.sk_net
     hinfo = tcp_hashinfo(net)
     key = (sk.inet_rcv_saddr, lport, sk.inet_daddr, sk.inet_dport)
@@ -311,8 +312,6 @@ def __inet_check_established(death_row, sk, lport: int, twp):
 
 
 def __inet_hash_connect(death_row, sk, port_offset: int, check_established=__inet_check_established) -> int:
-    from .inet_timewait_sock import inet_twsk_bind_unhash, inet_twsk_deschedule_put
-    from .sysctl_net_ipv4 import inet_get_local_port_range, inet_is_local_reserved_port
     net = sk.sk_net
     hinfo = tcp_hashinfo(net)
     port = sk.inet_num
@@ -369,7 +368,6 @@ def __inet_hash_connect(death_row, sk, port_offset: int, check_established=__ine
 
 
 def _hash_connect_ok(hinfo, sk, tb, port, tw, index, i, step, net) -> int:
-    from .inet_timewait_sock import inet_twsk_bind_unhash, inet_twsk_deschedule_put
     i = max(i, net.rng.prandom_u32_max(8) * step)
     hinfo.table_perturb[index] = (hinfo.table_perturb[index] + i + step) & 0xFFFFFFFF
     inet_bind_hash(sk, tb, port)

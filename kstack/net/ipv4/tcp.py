@@ -10,22 +10,25 @@ and sock at once (tcp_sk(sk) is sk). Sequence numbers are u32 ints compared with
 before()/after(). Time: jiffies (HZ=1000) for timers and RTO (icsk_rto), microseconds
 (tcp_mstamp) for RTT, milliseconds for the TS option clock, as Linux.
 
-Import order: tcp.py imports none of tcp_input/tcp_output/tcp_timer at module level (they
-import it); the few calls back into them import inside the function.
+Import order: the TCP modules import the ones below them at module level (tcp_states,
+tcp_cong, inet_* < tcp < tcp_recovery < tcp_output < tcp_minisocks < tcp_input < tcp_timer
+< tcp_ipv4). Calls upwards go through LateModule references (tcp_output.tcp_send_ack(sk)):
+no import runs on the data path, and any module may be imported first.
 """
+import importlib
 import struct
 
 from kstack.core.errno import (EAGAIN, EFAULT, EINVAL, EISCONN, ENOENT, ENOPROTOOPT, ENOTCONN,
                                EOPNOTSUPP, EPERM, EPIPE, ECONNRESET)
-from kstack.core.skbuff import SkBuffHead, kfree_skb, consume_skb
+from kstack.core.skbuff import SkBuffHead, kfree_skb, consume_skb, alloc_skb, skb_put_data
 from kstack.core.sock import (MSG_DONTWAIT, MSG_MORE, MSG_NOSIGNAL, MSG_OOB, MSG_PEEK, MSG_TRUNC,
                               MSG_WAITALL, MSG_EOR, RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK,
                               SOCK_BINDPORT_LOCK, SOCK_DEAD, SOCK_DONE, SOCK_KEEPOPEN, SOCK_LINGER,
                               SOCK_RCVBUF_LOCK, SOCK_SNDBUF_LOCK, SOCK_USE_WRITE_QUEUE, SOL_SOCKET,
                               OptInt, copy_from_iter, memcpy_to_msg, msg_data_left, put_bytes,
                               put_int, sk_wait_event, sock_error, sock_flag, sock_hold, sock_orphan,
-                              sock_put, sock_rcvtimeo, sock_reset_flag, sock_set_flag, sock_sndtimeo,
-                              sockopt_int)
+                              sock_put, sock_rcvtimeo, sock_reset_flag, sock_set_flag,
+                              sock_sndtimeo, sockopt_int, optlen_of, SOCK_BINDADDR_LOCK)
 from kstack.core.wait import (EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDBAND,
                               EPOLLRDHUP, EPOLLRDNORM, EPOLLWRBAND, EPOLLWRNORM)
 
@@ -43,10 +46,37 @@ from .tcp_cong import (TCP_CA_Open, TCP_INFINITE_SSTHRESH, tcp_assign_congestion
 from .tcp_states import (TCP_ACTION_FIN, TCP_CLOSE, TCP_CLOSE_NEXT_STATE, TCP_CLOSE_WAIT,
                          TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_LAST_ACK,
                          TCP_LISTEN, TCP_NEW_SYN_RECV, TCP_STATE_MASK, TCP_SYN_RECV, TCP_SYN_SENT,
-                         TCP_TIME_WAIT, TCPF_CLOSE, TCPF_CLOSE_WAIT, TCPF_CLOSING,
-                         TCPF_ESTABLISHED, TCPF_FIN_WAIT1, TCPF_FIN_WAIT2, TCPF_LAST_ACK,
-                         TCPF_LISTEN, TCPF_SYN_RECV, TCPF_SYN_SENT, tcp_state_name,
-                         tcp_transition_ok)
+                         TCP_TIME_WAIT, TCPF_CLOSE, TCPF_CLOSE_WAIT, TCPF_CLOSING, TCPF_ESTABLISHED,
+                         TCPF_FIN_WAIT1, TCPF_FIN_WAIT2, TCPF_LAST_ACK, TCPF_LISTEN, TCPF_SYN_RECV,
+                         TCPF_SYN_SENT, tcp_state_name, tcp_transition_ok,
+                         TCP_STATE_KERNEL_NAMES as _N)
+from .inet_hashtables import inet_put_port
+from kstack.core.net_namespace import register_pernet_subsys, PernetOperations
+from kstack.core.stream import sk_stream_write_space
+
+
+class LateModule:
+    """A module of a layer above the importing one, which imports it back: it cannot be
+    imported while the lower one loads. The first attribute read imports it and puts the
+    real module in place of this stand-in, so later calls are one attribute lookup."""
+    __slots__ = ("_globals", "_alias", "_name")
+
+    def __init__(self, globals_: dict, alias: str):
+        self._globals = globals_
+        self._alias = alias
+        self._name = f"{globals_['__package__']}.{alias}"
+
+    def __getattr__(self, attr):
+        mod = importlib.import_module(self._name)
+        self._globals[self._alias] = mod
+        return getattr(mod, attr)
+
+
+tcp_output = LateModule(globals(), "tcp_output")
+tcp_input = LateModule(globals(), "tcp_input")
+tcp_timer = LateModule(globals(), "tcp_timer")
+tcp_minisocks = LateModule(globals(), "tcp_minisocks")
+tcp_ipv4 = LateModule(globals(), "tcp_ipv4")
 
 # --- constants (include/net/tcp.h, include/uapi/linux/tcp.h) -------------------------
 MAX_TCP_HEADER = 320            # L1_CACHE_ALIGN(128 + MAX_HEADER): room for every header
@@ -806,7 +836,6 @@ def tcp_set_state(sk, state: int) -> None:
     net = sk.sk_net
     if oldstate != state and not tcp_transition_ok(oldstate, state) or (
             oldstate == state and state != TCP_CLOSE):
-        from .tcp_states import TCP_STATE_KERNEL_NAMES as _N
         net.bug(RuntimeError(f"tcp_set_state: {_N.get(oldstate, oldstate)} -> {_N.get(state, state)}"),
                 "tcp_set_state")
     if state == TCP_ESTABLISHED:
@@ -817,7 +846,6 @@ def tcp_set_state(sk, state: int) -> None:
             net.mib.Tcp["EstabResets"] += 1
         sk.sk_prot.unhash(sk)
         if sk.icsk_bind_hash is not None and not (sk.sk_userlocks & SOCK_BINDPORT_LOCK):
-            from .inet_hashtables import inet_put_port
             inet_put_port(sk)
         if oldstate == TCP_ESTABLISHED:
             net.mib.Tcp["CurrEstab"] -= 1
@@ -858,10 +886,8 @@ def tcp_close_state(sk) -> bool:
 # --- socket creation ---------------------------------------------------------------------
 def tcp_init_sock(sk) -> None:
     """Defaults of a new TCP socket (before connect or listen)."""
-    from .tcp_timer import tcp_init_xmit_timers
-    from kstack.core.stream import sk_stream_write_space
     net = sk.sk_net
-    tcp_init_xmit_timers(sk)
+    tcp_timer.tcp_init_xmit_timers(sk)
     sk.icsk_rto = TCP_TIMEOUT_INIT
     sk.icsk_rto_min = TCP_RTO_MIN
     sk.icsk_delack_max = TCP_DELACK_MAX
@@ -893,11 +919,10 @@ def tcp_xmit_size_goal(sk, mss_now: int, large_allowed: bool) -> int:
     min(64 KB, half the peer's largest window), in whole MSS. kstack's skbs stay one MSS
     each; this size marks the boundaries of the "virtual" (Linux) skbs, which decide when
     a write is pushed and where GSO bursts end (their last segment carries PSH)."""
-    from .tcp_output import tcp_bound_to_half_wnd
     tp = sk
     if not large_allowed:
         return mss_now
-    new_size_goal = tcp_bound_to_half_wnd(tp, sk.sk_gso_max_size)
+    new_size_goal = tcp_output.tcp_bound_to_half_wnd(tp, sk.sk_gso_max_size)
     size_goal = tp.gso_segs * mss_now
     if new_size_goal < size_goal or new_size_goal >= size_goal + mss_now:
         tp.gso_segs = min(new_size_goal // mss_now, 65535)
@@ -906,8 +931,7 @@ def tcp_xmit_size_goal(sk, mss_now: int, large_allowed: bool) -> int:
 
 
 def tcp_send_mss(sk, flags: int):
-    from .tcp_output import tcp_current_mss
-    mss_now = tcp_current_mss(sk)
+    mss_now = tcp_output.tcp_current_mss(sk)
     size_goal = tcp_xmit_size_goal(sk, mss_now, not (flags & MSG_OOB))
     return mss_now, size_goal
 
@@ -943,8 +967,7 @@ def tcp_slow_start_after_idle_check(sk) -> None:
         return
     delta = s32(tcp_jiffies32(sk) - tp.lsndtime)
     if delta > sk.icsk_rto:
-        from .tcp_output import tcp_cwnd_restart
-        tcp_cwnd_restart(sk, delta)
+        tcp_output.tcp_cwnd_restart(sk, delta)
 
 
 def tcp_should_autocork(sk, skb, size_goal: int) -> bool:
@@ -954,7 +977,6 @@ def tcp_should_autocork(sk, skb, size_goal: int) -> bool:
 
 
 def tcp_push(sk, flags: int, mss_now: int, nonagle: int, size_goal: int) -> None:
-    from .tcp_output import __tcp_push_pending_frames
     tp = sk
     skb = tcp_write_queue_tail(sk)
     if skb is None:
@@ -967,11 +989,10 @@ def tcp_push(sk, flags: int, mss_now: int, nonagle: int, size_goal: int) -> None
         return
     if flags & MSG_MORE:
         nonagle = TCP_NAGLE_CORK
-    __tcp_push_pending_frames(sk, mss_now, nonagle)
+    tcp_output.__tcp_push_pending_frames(sk, mss_now, nonagle)
 
 
 def tcp_stream_alloc_skb(sk, size: int = 0):
-    from kstack.core.skbuff import alloc_skb
     skb = alloc_skb(size, MAX_TCP_HEADER)
     skb.cb = TcpSkbCb()
     skb.truesize = size + TCP_SKB_TX_OVERHEAD
@@ -1000,9 +1021,8 @@ def sk_stream_error(sk, flags: int, err: int) -> int:
 def tcp_sendmsg(sk, msg, size: int):
     """send()/write(): queue as much as the send buffer takes, push, and return the bytes
     queued, -errno, or a Blocked that continues when space frees up."""
-    from .tcp_output import tcp_rate_check_app_limited
     tcp_mstamp_refresh(sk)
-    tcp_rate_check_app_limited(sk)
+    tcp_output.tcp_rate_check_app_limited(sk)
     return _tcp_sendmsg_locked(sk, msg, size, 0, True)
 
 
@@ -1068,7 +1088,6 @@ def _tcp_sendmsg_locked(sk, msg, size: int, copied: int, first: bool):
         if copy > left:
             copy = left
         data = copy_from_iter(msg, copy)
-        from kstack.core.skbuff import skb_put_data
         skb_put_data(skb, data)
         skb.truesize += copy
         sk.sk_wmem_queued += copy
@@ -1085,13 +1104,11 @@ def _tcp_sendmsg_locked(sk, msg, size: int, copied: int, first: bool):
         if ((tp.write_seq - vstart) & _M32) < size_goal or (flags & MSG_OOB):
             continue
         if forced_push(tp):
-            from .tcp_output import __tcp_push_pending_frames
             tcp_mark_push(tp, skb)
-            __tcp_push_pending_frames(sk, mss_now, TCP_NAGLE_PUSH)
+            tcp_output.__tcp_push_pending_frames(sk, mss_now, TCP_NAGLE_PUSH)
         elif vstart == tp.snd_nxt:
             # The full Linux skb is the send head: tcp_push_one.
-            from .tcp_output import tcp_push_one
-            tcp_push_one(sk, mss_now)
+            tcp_output.tcp_push_one(sk, mss_now)
     if copied:
         tcp_push(sk, flags, mss_now, tp.nonagle, size_goal)
     return copied
@@ -1134,7 +1151,6 @@ def _wait_for_space(sk, msg, size, copied, flags, mss_now, size_goal, timeo):
 def tcp_cleanup_rbuf(sk, copied: int) -> None:
     """After a read: ACK now if one was owed and the read drained the queue, or if the
     window can grow a lot (at least doubles) — RFC 9293 §3.8.6.2.2 receiver SWS avoidance."""
-    from .tcp_output import __tcp_select_window, tcp_send_ack
     tp = sk
     time_to_ack = False
     if inet_csk_ack_scheduled(sk):
@@ -1148,11 +1164,11 @@ def tcp_cleanup_rbuf(sk, copied: int) -> None:
     if copied > 0 and not time_to_ack and not (sk.sk_shutdown & RCV_SHUTDOWN):
         rcv_window_now = tcp_receive_window(tp)
         if 2 * rcv_window_now <= tp.window_clamp:
-            new_window = __tcp_select_window(sk)
+            new_window = tcp_output.__tcp_select_window(sk)
             if new_window and new_window >= 2 * rcv_window_now:
                 time_to_ack = True
     if time_to_ack:
-        tcp_send_ack(sk)
+        tcp_output.tcp_send_ack(sk)
 
 
 SK_MEM_PAGE = 4096
@@ -1249,8 +1265,7 @@ def _tcp_recvmsg_locked(sk, msg, length: int, flags: int, timeo, target: int, co
             copied += used
             length -= used
             if not peek:
-                from .tcp_input import tcp_rcv_space_adjust
-                tcp_rcv_space_adjust(sk)
+                tcp_input.tcp_rcv_space_adjust(sk)
             if used + offset >= skb.len:
                 if skb.cb.tcp_flags & TCPHDR_FIN:
                     seq = (seq + 1) & _M32
@@ -1314,19 +1329,17 @@ def _tcp_recvmsg_locked(sk, msg, length: int, flags: int, timeo, target: int, co
 # --- close / shutdown / disconnect ------------------------------------------------------
 def tcp_shutdown(sk, how: int) -> None:
     """shutdown(SHUT_WR): send a FIN once queued data is out (RFC 9293 §3.10.4)."""
-    from .tcp_output import tcp_send_fin
     if not (how & SEND_SHUTDOWN):
         return
     if (1 << sk.sk_state) & (TCPF_ESTABLISHED | TCPF_SYN_SENT | TCPF_SYN_RECV | TCPF_CLOSE_WAIT):
         if tcp_close_state(sk):
-            tcp_send_fin(sk)
+            tcp_output.tcp_send_fin(sk)
 
 
 def tcp_close(sk, timeout):
     """close(): RST if unread data was thrown away (RFC 2525 §2.17), RST on SO_LINGER 0,
     else a FIN; with SO_LINGER > 0 a Blocked waits for the FIN to be acked.
     ``timeout`` is seconds (0: do not linger)."""
-    from .tcp_output import tcp_send_active_reset, tcp_send_fin
     tcp_mstamp_refresh(sk)
     sk.sk_shutdown = SHUTDOWN_MASK
     net = sk.sk_net
@@ -1349,12 +1362,12 @@ def tcp_close(sk, timeout):
     if data_was_unread:
         net_inc_stat(net, "TCPAbortOnClose")
         tcp_set_state(sk, TCP_CLOSE)
-        tcp_send_active_reset(sk)
+        tcp_output.tcp_send_active_reset(sk)
     elif sock_flag(sk, SOCK_LINGER) and not sk.sk_lingertime:
         tcp_disconnect(sk, 0)
         net_inc_stat(net, "TCPAbortOnData")
     elif tcp_close_state(sk):
-        tcp_send_fin(sk)
+        tcp_output.tcp_send_fin(sk)
     # sk_stream_wait_close
     if timeout and (1 << sk.sk_state) & (TCPF_FIN_WAIT1 | TCPF_CLOSING | TCPF_LAST_ACK):
         def done():
@@ -1387,8 +1400,6 @@ def tcp_close(sk, timeout):
 def _tcp_close_adjudge(sk):
     """adjudge_to_death: orphan the socket; FIN_WAIT2 orphans become TIME_WAIT minisocks
     (tcp_fin_timeout); a socket already in CLOSE is destroyed."""
-    from .tcp_minisocks import tcp_time_wait
-    from .tcp_output import tcp_send_active_reset
     state = sk.sk_state
     sock_hold(sk)
     sock_orphan(sk)
@@ -1401,14 +1412,14 @@ def _tcp_close_adjudge(sk):
     if sk.sk_state == TCP_FIN_WAIT2:
         if sk.linger2 < 0:
             tcp_set_state(sk, TCP_CLOSE)
-            tcp_send_active_reset(sk)
+            tcp_output.tcp_send_active_reset(sk)
             net_inc_stat(net, "TCPAbortOnLinger")
         else:
             tmo = tcp_fin_time(sk)
             if tmo > TCP_TIMEWAIT_LEN:
                 inet_csk_reset_keepalive_timer(sk, tmo - TCP_TIMEWAIT_LEN)
             else:
-                tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)
+                tcp_minisocks.tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)
                 sock_put(sk)
                 return None
     if sk.sk_state == TCP_CLOSE:
@@ -1449,7 +1460,6 @@ def tcp_write_queue_purge(sk) -> None:
 
 def tcp_disconnect(sk, flags: int) -> int:
     """connect(AF_UNSPEC) / SO_LINGER 0 close: RST if needed, drop everything, back to CLOSE."""
-    from .tcp_output import tcp_send_active_reset
     old_state = sk.sk_state
     net = sk.sk_net
     if old_state != TCP_CLOSE:
@@ -1458,7 +1468,7 @@ def tcp_disconnect(sk, flags: int) -> int:
         inet_csk_listen_stop(sk)
     elif tcp_need_reset(old_state) or (sk.snd_nxt != sk.write_seq and
                                        (1 << old_state) & (TCPF_CLOSING | TCPF_LAST_ACK)):
-        tcp_send_active_reset(sk)
+        tcp_output.tcp_send_active_reset(sk)
         sk.sk_err = ECONNRESET
     elif old_state == TCP_SYN_SENT:
         sk.sk_err = ECONNRESET
@@ -1494,8 +1504,7 @@ def tcp_disconnect(sk, flags: int) -> int:
     sk.icsk_ca_state = TCP_CA_Open
     tcp_cleanup_congestion_control(sk)
     sk.is_sack_reneg = 0
-    from .tcp_input import tcp_clear_retrans
-    tcp_clear_retrans(sk)
+    tcp_input.tcp_clear_retrans(sk)
     sk.total_retrans = 0
     sk.undo_marker = 0
     sk.rx_opt = TcpOptionsReceived()
@@ -1510,7 +1519,6 @@ def tcp_disconnect(sk, flags: int) -> int:
     sk.total_rto = sk.total_rto_recoveries = sk.total_rto_time = 0
     sk.sk_dst_cache = None
     sk.icsk_ack.__init__()
-    from kstack.core.sock import SOCK_BINDADDR_LOCK
     if not (sk.sk_userlocks & SOCK_BINDADDR_LOCK):
         sk.inet_saddr = sk.inet_rcv_saddr = 0
     sk.sk_error_report(sk)
@@ -1520,7 +1528,6 @@ def tcp_disconnect(sk, flags: int) -> int:
 def tcp_close_child(listener, child) -> None:
     """A child still on the accept queue when the listener closes (inet_child_forget):
     RST it if it got data, then kill it."""
-    from .tcp_output import tcp_send_active_reset
     sock_orphan(child)
     child.sk_net.ipv4.tcp_orphan_count += 1
     child.tcp_orphaned = True
@@ -1530,11 +1537,10 @@ def tcp_close_child(listener, child) -> None:
 
 
 def tcp_disconnect_child(child) -> None:
-    from .tcp_output import tcp_send_active_reset
     unread = bool(child.sk_receive_queue.q)
     if unread or tcp_need_reset(child.sk_state):
         tcp_set_state(child, TCP_CLOSE)
-        tcp_send_active_reset(child)
+        tcp_output.tcp_send_active_reset(child)
         net_inc_stat(child.sk_net, "TCPAbortOnClose")
     else:
         tcp_set_state(child, TCP_CLOSE)
@@ -1550,10 +1556,8 @@ def tcp_abort_child(child) -> None:
 
 
 def tcp_v4_destroy_sock_lazy(sk) -> None:
-    from .tcp_ipv4 import tcp_v4_destroy_sock
-    tcp_v4_destroy_sock(sk)
+    tcp_ipv4.tcp_v4_destroy_sock(sk)
     if sk.icsk_bind_hash is not None:
-        from .inet_hashtables import inet_put_port
         inet_put_port(sk)
 
 
@@ -1617,20 +1621,18 @@ def tcp_ioctl(sk, cmd: int, arg=None):
 
 # --- socket options -----------------------------------------------------------------------
 def tcp_sock_set_nodelay(sk) -> None:
-    from .tcp_output import tcp_push_pending_frames
     sk.nonagle |= TCP_NAGLE_OFF | TCP_NAGLE_PUSH
-    tcp_push_pending_frames(sk)
+    tcp_output.tcp_push_pending_frames(sk)
 
 
 def __tcp_sock_set_cork(sk, on: bool) -> None:
-    from .tcp_output import tcp_push_pending_frames
     if on:
         sk.nonagle |= TCP_NAGLE_CORK
     else:
         sk.nonagle &= ~TCP_NAGLE_CORK
         if sk.nonagle & TCP_NAGLE_OFF:
             sk.nonagle |= TCP_NAGLE_PUSH
-        tcp_push_pending_frames(sk)
+        tcp_output.tcp_push_pending_frames(sk)
 
 
 def tcp_set_keepalive(sk, val: int) -> None:
@@ -1658,7 +1660,6 @@ def tcp_sock_set_keepidle_locked(sk, val: int) -> int:
 
 
 def tcp_setsockopt(sk, level: int, optname: int, optval) -> int:
-    from kstack.core.sock import optlen_of
     if level != 6:
         af = sk.icsk_af_ops
         if af is not None and af.setsockopt is not None:
@@ -1734,7 +1735,6 @@ def tcp_setsockopt(sk, level: int, optname: int, optval) -> int:
             tp.rcv_ssthresh = min(tp.rcv_wnd, new_clamp) if tp.rcv_wnd else tp.rcv_ssthresh
         return 0
     if optname == TCP_QUICKACK:
-        from .tcp_input import tcp_enter_quickack_mode
         if val & 1:
             if (1 << sk.sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT) and \
                     inet_csk_ack_scheduled(sk):
@@ -1999,7 +1999,5 @@ def tcp_get_info_bytes(sk) -> bytes:
 # --- module init ------------------------------------------------------------------------
 def tcp_init() -> None:
     """Once per process (inet_init calls it): register the per-namespace TCP state."""
-    from kstack.core.net_namespace import PernetOperations, register_pernet_subsys
-    from .tcp_ipv4 import tcp_sk_init
     from . import tcp_cubic  # noqa: F401  registers cubic
-    register_pernet_subsys(PernetOperations("tcp_sk", tcp_sk_init))
+    register_pernet_subsys(PernetOperations("tcp_sk", tcp_ipv4.tcp_sk_init))

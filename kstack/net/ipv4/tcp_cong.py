@@ -9,7 +9,8 @@ global; which algorithm a socket starts with is per Net (net.ipv4.tcp_congestion
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from kstack.core.errno import EBUSY, EEXIST, ENOENT, EPERM
+from kstack.core.errno import EBUSY, EEXIST, ENOENT, EPERM, EINVAL
+from .tcp_states import TCPF_LISTEN, TCPF_CLOSE
 
 TCP_CA_NAME_MAX = 16
 
@@ -81,7 +82,6 @@ def tcp_ca_find(name: str) -> Optional[TcpCongestionOps]:
 
 
 def tcp_validate_congestion_control(ca: TcpCongestionOps) -> int:
-    from kstack.core.errno import EINVAL
     if ca.ssthresh is None or ca.undo_cwnd is None or not (ca.cong_avoid or ca.cong_control):
         return -EINVAL
     return 0
@@ -143,7 +143,6 @@ def tcp_reinit_congestion_control(sk, ca: TcpCongestionOps) -> None:
     sk.icsk_ca_ops = ca
     sk.icsk_ca_setsockopt = True
     sk.icsk_ca_priv = None
-    from .tcp_states import TCPF_CLOSE, TCPF_LISTEN
     if not ((1 << sk.sk_state) & (TCPF_CLOSE | TCPF_LISTEN)):
         tcp_init_congestion_control(sk)
 

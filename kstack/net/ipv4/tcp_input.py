@@ -17,31 +17,31 @@ from kstack.core.sock import (RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SOCK_D
                               SOCK_KEEPOPEN, SOCK_RCVBUF_LOCK, SOCK_SNDBUF_LOCK, sock_flag,
                               sock_set_flag)
 
-from .inet_connection_sock import (ICSK_ACK_NOMEM, ICSK_ACK_NOW, ICSK_ACK_PUSHED,
-                                   ICSK_ACK_PUSHED2, ICSK_ACK_SCHED, ICSK_TIME_LOSS_PROBE,
-                                   ICSK_TIME_PROBE0, ICSK_TIME_REO_TIMEOUT, ICSK_TIME_RETRANS,
-                                   inet_csk_ack_scheduled, inet_csk_clear_xmit_timer,
-                                   inet_csk_enter_pingpong_mode, inet_csk_exit_pingpong_mode,
-                                   inet_csk_in_pingpong_mode, inet_csk_reset_keepalive_timer,
-                                   inet_csk_reset_xmit_timer, inet_csk_schedule_ack)
-from .tcp import (sk_rmem_schedule, tcp_rmem_charge, tcp_rmem_uncharge,
-                  TCP_ATO_MIN, TCP_DEFAULT_SCALING_RATIO, TCP_FASTRETRANS_THRESH,
-                  TCP_INFINITE_SSTHRESH, TCP_INIT_CWND, TCP_MAX_QUICKACKS, TCP_MIN_MSS,
-                  TCP_MSS_DEFAULT, TCP_PAWS_24DAYS, TCP_PAWS_MSL, TCP_PAWS_WINDOW,
-                  TCP_RMEM_TO_WIN_SCALE, TCP_RTO_MAX, TCP_TIMEOUT_FALLBACK, TCP_TIMEOUT_INIT,
-                  TCP_TIMEOUT_MIN, TCP_TIMEWAIT_LEN, TCPCB_EVER_RETRANS, TCPCB_LOST,
-                  TCPCB_RETRANS, TCPCB_SACKED_ACKED, TCPCB_SACKED_RETRANS, TCPHDR_ACK,
-                  TCPHDR_FIN, TCPHDR_PSH, TCPHDR_RST, TCPHDR_SYN, TCPHDR_URG, TcpSackBlock,
-                  __tcp_set_rto, after, before, between, jiffies_to_usecs, keepalive_time_when,
-                  net_inc_stat, s32, tcp_bound_rto, tcp_clock_us, tcp_current_ssthresh,
-                  tcp_done, tcp_fin_time, tcp_full_space, tcp_in_initial_slowstart,
-                  tcp_is_reno, tcp_is_sack, tcp_jiffies32, tcp_left_out, tcp_min_rtt,
-                  tcp_packets_in_flight, tcp_probe0_when, tcp_receive_window,
-                  tcp_reset_xmit_timer, tcp_rto_min_us, tcp_rtx_queue_empty,
-                  tcp_rtx_queue_head, tcp_send_head, tcp_set_state, tcp_space,
-                  tcp_space_from_win, tcp_win_from_space, tcp_wnd_end, tcp_write_queue_empty,
-                  tcp_write_queue_purge, usecs_to_jiffies, sk_stream_memory_free,
-                  tcp_mstamp_refresh)
+from .inet_connection_sock import (ICSK_ACK_NOMEM, ICSK_ACK_NOW, ICSK_ACK_PUSHED, ICSK_ACK_PUSHED2,
+                                   ICSK_ACK_SCHED, ICSK_TIME_LOSS_PROBE, ICSK_TIME_PROBE0,
+                                   ICSK_TIME_REO_TIMEOUT, ICSK_TIME_RETRANS, inet_csk_ack_scheduled,
+                                   inet_csk_clear_xmit_timer, inet_csk_enter_pingpong_mode,
+                                   inet_csk_exit_pingpong_mode, inet_csk_in_pingpong_mode,
+                                   inet_csk_reset_keepalive_timer, inet_csk_reset_xmit_timer,
+                                   inet_csk_schedule_ack, inet_csk_reqsk_queue_hash_add,
+                                   inet_csk_reqsk_queue_is_full, sk_acceptq_is_full)
+from .tcp import (LateModule, sk_rmem_schedule, tcp_rmem_charge, tcp_rmem_uncharge, TCP_ATO_MIN,
+                  TCP_DEFAULT_SCALING_RATIO, TCP_FASTRETRANS_THRESH, TCP_INFINITE_SSTHRESH,
+                  TCP_INIT_CWND, TCP_MAX_QUICKACKS, TCP_MIN_MSS, TCP_MSS_DEFAULT, TCP_PAWS_24DAYS,
+                  TCP_PAWS_MSL, TCP_PAWS_WINDOW, TCP_RMEM_TO_WIN_SCALE, TCP_RTO_MAX,
+                  TCP_TIMEOUT_FALLBACK, TCP_TIMEOUT_INIT, TCP_TIMEOUT_MIN, TCP_TIMEWAIT_LEN,
+                  TCPCB_EVER_RETRANS, TCPCB_LOST, TCPCB_RETRANS, TCPCB_SACKED_ACKED,
+                  TCPCB_SACKED_RETRANS, TCPHDR_ACK, TCPHDR_FIN, TCPHDR_PSH, TCPHDR_RST, TCPHDR_SYN,
+                  TCPHDR_URG, TcpSackBlock, __tcp_set_rto, after, before, between, jiffies_to_usecs,
+                  keepalive_time_when, net_inc_stat, s32, tcp_bound_rto, tcp_clock_us,
+                  tcp_current_ssthresh, tcp_done, tcp_fin_time, tcp_full_space,
+                  tcp_in_initial_slowstart, tcp_is_reno, tcp_is_sack, tcp_jiffies32, tcp_left_out,
+                  tcp_min_rtt, tcp_packets_in_flight, tcp_probe0_when, tcp_receive_window,
+                  tcp_reset_xmit_timer, tcp_rto_min_us, tcp_rtx_queue_empty, tcp_rtx_queue_head,
+                  tcp_send_head, tcp_set_state, tcp_space, tcp_space_from_win, tcp_win_from_space,
+                  tcp_wnd_end, tcp_write_queue_empty, tcp_write_queue_purge, usecs_to_jiffies,
+                  sk_stream_memory_free, tcp_mstamp_refresh, tcp_clear_options, tcp_shutdown,
+                  tcp_slow_start_after_idle_check, TcpOptionsReceived)
 from .tcp_cong import (CA_EVENT_COMPLETE_CWR, CA_EVENT_LOSS, TCP_CA_CWR, TCP_CA_Disorder,
                        TCP_CA_Loss, TCP_CA_Open, TCP_CA_Recovery, AckSample, tcp_ca_event,
                        tcp_init_congestion_control, tcp_set_ca_state)
@@ -49,11 +49,21 @@ from .tcp_output import (__tcp_push_pending_frames, __tcp_select_window, tcp_cur
                          tcp_fragment, tcp_init_cwnd, tcp_in_cwnd_reduction, tcp_mtup_init,
                          tcp_push_pending_frames, tcp_schedule_loss_probe, tcp_send_ack,
                          tcp_send_delayed_ack, tcp_sync_mss, tcp_xmit_retransmit_queue,
-                         TCP_FRAG_IN_RTX_QUEUE, tcp_mss_clamp, tcp_select_initial_window)
+                         TCP_FRAG_IN_RTX_QUEUE, tcp_mss_clamp, tcp_select_initial_window,
+                         tcp_rto_delta_us, tcp_send_synack)
 from .tcp_states import (TCP_CLOSE, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_ESTABLISHED,
                          TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_LAST_ACK, TCP_LISTEN, TCP_SYN_RECV,
                          TCP_SYN_SENT, TCP_TIME_WAIT, TCPF_CLOSE_WAIT, TCPF_CLOSING,
                          TCPF_ESTABLISHED, TCPF_LAST_ACK, TCPF_SYN_RECV, TCPF_SYN_SENT)
+from .tcp_minisocks import tcp_time_wait, tcp_openreq_init_rwin
+from .tcp_recovery import (tcp_rack_mark_lost, tcp_rack_update_reo_wnd, tcp_rack_skb_timeout,
+                           tcp_rack_advance as _adv)
+from kstack.core.request_sock import RequestSock
+from kstack.core.timer import TimerList
+
+# Modules above this one in the import order (see tcp.py): bound on first use.
+tcp_timer = LateModule(globals(), "tcp_timer")
+tcp_ipv4 = LateModule(globals(), "tcp_ipv4")
 
 _M32 = 0xFFFFFFFF
 HZ = 1000
@@ -568,7 +578,6 @@ def tcp_event_data_recv(sk, skb) -> None:
 # --- send-side helpers called on input ----------------------------------------------------------
 def tcp_rearm_rto(sk) -> None:
     """Restart the retransmission timer for the oldest outstanding segment (RFC 6298 5.3)."""
-    from .tcp_output import tcp_rto_delta_us
     tp = sk
     if tp.fastopen_rsk is not None:
         return
@@ -735,7 +744,6 @@ def tcp_update_wl(tp, seq: int) -> None:
 
 def tcp_ack_update_window(sk, skb, ack: int, ack_seq: int) -> int:
     """RFC 9293 §3.10.7.4 window update (SND.WL1/WL2 rule); a bigger max_window resyncs MSS."""
-    from .tcp import tcp_slow_start_after_idle_check
     tp = sk
     flag = 0
     th = skb.cb.th
@@ -760,7 +768,6 @@ def tcp_ack_update_window(sk, skb, ack: int, ack_seq: int) -> int:
 
 def tcp_ack_probe(sk) -> None:
     """A window opened while we were probing: stop probing (or keep probing, backed off)."""
-    from .tcp_timer import tcp_clamp_probe0_to_user_timeout
     head = tcp_send_head(sk)
     if head is None:
         return
@@ -770,7 +777,7 @@ def tcp_ack_probe(sk) -> None:
         inet_csk_clear_xmit_timer(sk, ICSK_TIME_PROBE0)
     else:
         when = tcp_probe0_when(sk, TCP_RTO_MAX)
-        when = tcp_clamp_probe0_to_user_timeout(sk, when)
+        when = tcp_timer.tcp_clamp_probe0_to_user_timeout(sk, when)
         tcp_reset_xmit_timer(sk, ICSK_TIME_PROBE0, when, TCP_RTO_MAX)
 
 
@@ -869,7 +876,6 @@ def tcp_is_sackblock_valid(tp, is_dsack: bool, start_seq: int, end_seq: int) -> 
 
 
 def tcp_rack_advance(tp, sacked: int, end_seq: int, xmit_time: int) -> None:
-    from .tcp_recovery import tcp_rack_advance as _adv
     _adv(tp, sacked, end_seq, xmit_time)
 
 
@@ -1422,7 +1428,6 @@ def tcp_newreno_mark_lost(sk, snd_una_advanced: bool) -> None:
 
 
 def tcp_identify_packet_loss(sk, ack_flag: list) -> None:
-    from .tcp_recovery import tcp_rack_mark_lost
     tp = sk
     if tcp_rtx_queue_empty(sk):
         return
@@ -1638,7 +1643,6 @@ def tcp_newly_delivered(sk, prior_delivered: int, flag: int) -> int:
 def tcp_ack(sk, skb, flag: int) -> int:
     """Process the ACK field (RFC 9293 §3.10.7.4 fifth check). Returns 1 (fine), 0 (old
     ACK) or a negative SkbDropReason (ACK of unsent data / far too old)."""
-    from .tcp_recovery import tcp_rack_update_reo_wnd
     tp = sk
     cb = skb.cb
     rs = RateSample()
@@ -1915,6 +1919,21 @@ def tcp_queue_rcv(sk, skb) -> None:
         tcp_rcv_nxt_update(sk, skb.cb.end_seq)
         consume_skb(skb)
         return
+    n = skb.len
+    if tail is not None and n and skb.cb.th.seq == tail.cb.end_seq and n <= tail.end - tail.tail:
+        # tcp_try_coalesce -> skb_try_coalesce: the payload fits the tail skb's tailroom, so it
+        # is copied there and costs no receive memory (delta_truesize 0). The header's seq:
+        # Linux does not trim a partly old segment, so one that was trimmed here never matches.
+        t = tail.tail
+        tail.head[t:t + n] = skb.head[skb.data:skb.tail]
+        tail.tail = t + n
+        tail.cb.end_seq = skb.cb.end_seq
+        tail.cb.ack_seq = skb.cb.ack_seq
+        tail.cb.tcp_flags |= skb.cb.tcp_flags
+        net_inc_stat(sk.sk_net, "TCPRcvCoalesce")
+        tcp_rcv_nxt_update(sk, skb.cb.end_seq)
+        consume_skb(skb)
+        return
     tcp_rcv_nxt_update(sk, skb.cb.end_seq)
     q.append(skb)
     skb_set_owner_r(skb, sk)
@@ -2188,7 +2207,6 @@ def _queue_and_out(sk, skb) -> None:
 
 def tcp_fin(sk) -> None:
     """A FIN arrived in sequence (RFC 9293 §3.10.7.4 eighth check)."""
-    from .tcp_minisocks import tcp_time_wait
     tp = sk
     inet_csk_schedule_ack(sk)
     sk.sk_shutdown |= RCV_SHUTDOWN
@@ -2370,7 +2388,6 @@ def __tcp_ack_snd_check(sk, ofo_possible: int) -> None:
 
 
 def tcp_compressed_ack_timer(sk):
-    from kstack.core.timer import TimerList
     t = getattr(sk, "compressed_ack_timer", None)
     if t is None:
         t = sk.compressed_ack_timer = TimerList(tcp_compressed_ack_kick, sk, "compressed_ack_timer")
@@ -2532,7 +2549,6 @@ def tcp_rcv_synsent_state_process(sk, skb, th) -> int:
     """SYN-SENT (RFC 9293 §3.10.7.3): our SYN acked -> ESTABLISHED; a bare SYN ->
     simultaneous open (SYN-RECEIVED). Returns -1 to continue at step 6, 0 done,
     1 "send a reset"."""
-    from .tcp_output import tcp_send_synack
     tp = sk
     net = sk.sk_net
     cb = skb.cb
@@ -2637,8 +2653,6 @@ def tcp_try_undo_spurious_syn(sk) -> None:
 def tcp_rcv_state_process(sk, skb) -> int:
     """Every state but ESTABLISHED (RFC 9293 §3.10.7). Returns nonzero when the caller
     must answer with a RST (tcp_v4_send_reset)."""
-    from .tcp import tcp_shutdown
-    from .tcp_minisocks import tcp_time_wait
     tp = sk
     net = sk.sk_net
     cb = skb.cb
@@ -2810,11 +2824,6 @@ def tcp_conn_request(rsk_ops, af_ops, sk, skb) -> int:
     """A SYN for a listener: make a request sock (NEW_SYN_RECV), answer with a SYN-ACK.
     SYN queue and accept queue limits as Linux (tcp_max_syn_backlog, the backlog); with the
     SYN queue full (or tcp_syncookies=2) a stateless cookie SYN-ACK instead."""
-    from kstack.core.request_sock import RequestSock
-    from .inet_connection_sock import (inet_csk_reqsk_queue_hash_add, inet_csk_reqsk_queue_is_full,
-                                       sk_acceptq_is_full)
-    from .tcp import TcpOptionsReceived, tcp_clear_options
-    from .tcp_ipv4 import cookie_init_sequence
     tp = sk
     net = sk.sk_net
     cb = skb.cb
@@ -2855,11 +2864,10 @@ def tcp_conn_request(rsk_ops, af_ops, sk, skb) -> int:
             return 0
         isn = af_ops.init_seq(skb)
     if want_cookie:
-        isn = cookie_init_sequence(sk, skb, req)
+        isn = tcp_ipv4.cookie_init_sequence(sk, skb, req)
         req.syncookie = 1
     req.snt_isn = isn
     req.req_dst = dst
-    from .tcp_minisocks import tcp_openreq_init_rwin
     tcp_openreq_init_rwin(req, sk, dst)
     if not want_cookie:
         inet_csk_reqsk_queue_hash_add(sk, req, TCP_TIMEOUT_INIT)
@@ -2871,7 +2879,6 @@ def tcp_conn_request(rsk_ops, af_ops, sk, skb) -> int:
 def tcp_timeout_mark_lost(sk) -> None:
     """On RTO every outstanding segment is lost, except ones sent too recently for RACK to
     judge (and SACKed ones, unless the receiver reneged)."""
-    from .tcp_recovery import tcp_rack_skb_timeout
     tp = sk
     q = sk.tcp_rtx_queue.q
     head = q[0] if q else None

@@ -14,26 +14,47 @@ import struct
 
 from kstack.core.dropreason import SkbDropReason
 from kstack.core.errno import (EADDRNOTAVAIL, EAFNOSUPPORT, EHOSTUNREACH, EINVAL, ENETUNREACH,
-                               ENOENT, EPROTO, EMSGSIZE)
+                               ENOENT, EPROTO, EMSGSIZE, EHOSTUNREACH as _EHU)
 from kstack.core.skbuff import (CHECKSUM_UNNECESSARY, PACKET_HOST, consume_skb, kfree_skb)
-from kstack.core.sock import (IP_PMTUDISC_DONT, Proto, SOCK_DEAD, sock_flag)
+from kstack.core.sock import (IP_PMTUDISC_DONT, Proto, SOCK_DEAD, sock_flag, __sk_dst_check,
+                              sk_dst_set, SOCK_RCVBUF_LOCK)
 from kstack.core.sysctl import INT_MAX, UINT_MAX, CtlTable, register_net_sysctl
 from kstack.wire.checksum import csum_fold, csum_partial
 
-from .inet_connection_sock import InetConnectionSockAfOps, inet_csk_accept
+from .inet_connection_sock import (InetConnectionSockAfOps, inet_csk_accept,
+                                   inet_csk_reqsk_queue_add, inet_csk_reqsk_queue_drop,
+                                   sk_acceptq_is_full)
 from .inet_hashtables import (InetHashinfo, __inet_inherit_port, __inet_lookup_established,
                               __inet_lookup_listener, _keyed_hash, inet_ehash_nolisten,
                               inet_hash, inet_hash_connect, inet_unhash, tcp_hashinfo)
 from .inet_connection_sock import inet_csk_get_port
-from .tcp import (tcp_rmem_uncharge, HZ, MAX_TCP_HEADER, TCP_MSS_DEFAULT, TCPHDR_ACK, TCPHDR_FIN, TCPHDR_RST,
-                  TCPHDR_SYN, TcpHdr, TcpSkbCb, TcpSock, before, between, net_inc_stat,
-                  tcp_clock_us, tcp_close, tcp_disconnect, tcp_getsockopt, tcp_init_sock,
-                  tcp_ioctl, tcp_recvmsg, tcp_sendmsg, tcp_set_keepalive, tcp_set_state,
-                  tcp_setsockopt, tcp_shutdown, tcp_write_queue_purge, tcp_clear_xmit_timers,
-                  tcp_orphan_count_dec)
+from .tcp import (tcp_rmem_uncharge, HZ, MAX_TCP_HEADER, TCP_MSS_DEFAULT, TCPHDR_ACK, TCPHDR_FIN,
+                  TCPHDR_RST, TCPHDR_SYN, TcpHdr, TcpSkbCb, TcpSock, before, between, net_inc_stat,
+                  tcp_clock_us, tcp_close, tcp_disconnect, tcp_getsockopt, tcp_init_sock, tcp_ioctl,
+                  tcp_recvmsg, tcp_sendmsg, tcp_set_keepalive, tcp_set_state, tcp_setsockopt,
+                  tcp_shutdown, tcp_write_queue_purge, tcp_clear_xmit_timers, tcp_orphan_count_dec,
+                  tcp_clear_options, tcp_full_space, tcp_mstamp_refresh, TcpOptionsReceived)
 from .tcp_cong import tcp_ca_find, tcp_cleanup_congestion_control, tcp_get_available_congestion_control
 from .tcp_states import (TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN, TCP_NEW_SYN_RECV,
                          TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT, TCPF_CLOSE, TCPF_LISTEN)
+from . import ip_sockglue
+from .icmp import icmp_err_convert
+from .inet_timewait_sock import inet_twsk_deschedule_put
+from .ip_output import (ip_sk_accept_pmtu, ip_send_unicast_reply, ip_queue_xmit, ip_dont_fragment,
+                        ip_build_and_send_pkt)
+from .route import (ipv4_sk_update_pmtu, ip_route_output_flow, RTCF_BROADCAST, ipv4_sk_redirect,
+                    RTCF_MULTICAST, ip_route_connect, Flowi4, ip_route_newports)
+from .tcp_input import (tcp_simple_retransmit, tcp_initialize_rcv_mss, tcp_rcv_state_process,
+                        tcp_parse_options, tcp_conn_request, tcp_done_with_error,
+                        tcp_rcv_established)
+from .tcp_minisocks import (tcp_create_openreq_child, tcp_ca_openreq_child, TCP_TW_SYN, TCP_TW_ACK,
+                            tcp_child_process, tcp_check_req, tcp_timewait_state_process,
+                            TCP_TW_RST)
+from .tcp_output import (__tcp_v4_send_check, tcp_connect, tcp_make_synack, tcp_mss_clamp,
+                         tcp_sync_mss, tcp_select_initial_window)
+from kstack.core.dst import (RTAX_WINDOW, dst_metric, dst_check, RTAX_INITRWND, dst_update_pmtu,
+                             dst_mtu, dst_metric_advmss)
+from kstack.core.request_sock import RequestSock
 
 IPPROTO_TCP = 6
 RTN_LOCAL = 2
@@ -155,7 +176,6 @@ def _tcp_csum(saddr: int, daddr: int, seg: bytearray) -> None:
 
 # --- replies without a full socket ------------------------------------------------------------------
 def _send_reply(net, skb, seg: bytearray, tos: int, oif: int, mark: int = 0) -> None:
-    from .ip_output import ip_send_unicast_reply
     saddr, daddr = _iph_addrs(skb)
     _tcp_csum(daddr, saddr, seg)
     ip_send_unicast_reply(net, skb, bytes(seg), IPPROTO_TCP, tos, None, oif, mark)
@@ -222,7 +242,6 @@ def tcp_v4_reqsk_send_ack(sk, skb, req) -> None:
 
 # --- SYN-ACK ---------------------------------------------------------------------------------------
 def inet_csk_route_req(sk, skb, req):
-    from .route import Flowi4, ip_route_output_flow
     net = sk.sk_net
     fl4 = Flowi4(daddr=req.ir_rmt_addr, saddr=req.ir_loc_addr, tos=sk.tos & 0xFC,
                  proto=IPPROTO_TCP, oif=sk.sk_bound_dev_if, fl4_sport=req.ir_num,
@@ -235,8 +254,6 @@ def inet_csk_route_req(sk, skb, req):
 
 
 def tcp_v4_send_synack(sk, dst, fl, req, skb_in=None) -> int:
-    from .ip_output import ip_build_and_send_pkt
-    from .tcp_output import __tcp_v4_send_check, tcp_make_synack
     if dst is None:
         dst = inet_csk_route_req(sk, None, req)
         if dst is None:
@@ -293,7 +310,6 @@ tcp_request_sock_ipv4_ops = TcpRequestSockOps()
 
 def tcp_v4_conn_request(sk, skb) -> int:
     """A SYN for a listener (never for broadcast/multicast destinations)."""
-    from .tcp_input import tcp_conn_request
     dst = skb._dst
     if dst is not None and getattr(dst, "rt_flags", 0) & (0x10000000 | 0x20000000):
         net_inc_stat(sk.sk_net, "ListenDrops")
@@ -303,11 +319,6 @@ def tcp_v4_conn_request(sk, skb) -> int:
 
 def tcp_v4_syn_recv_sock(sk, skb, req, dst, req_unhash):
     """Make the child for a completed handshake: (child, own_req) or (None, False)."""
-    from kstack.core.dst import dst_metric_advmss, dst_mtu
-    from .inet_connection_sock import sk_acceptq_is_full
-    from .tcp_input import tcp_initialize_rcv_mss
-    from .tcp_minisocks import tcp_ca_openreq_child, tcp_create_openreq_child
-    from .tcp_output import tcp_mss_clamp, tcp_sync_mss
     net = sk.sk_net
     if sk_acceptq_is_full(sk):
         net_inc_stat(net, "ListenOverflows")
@@ -330,7 +341,6 @@ def tcp_v4_syn_recv_sock(sk, skb, req, dst, req_unhash):
     tcp_sync_mss(newsk, dst_mtu(dst))
     newsk.advmss = tcp_mss_clamp(sk, dst_metric_advmss(dst))
     tcp_initialize_rcv_mss(newsk)
-    from .route import Flowi4
     newsk.cork.fl = Flowi4(daddr=req.ir_rmt_addr, saddr=req.ir_loc_addr, proto=IPPROTO_TCP,
                            fl4_sport=req.ir_num, fl4_dport=req.ir_rmt_port)
     __inet_inherit_port(sk, newsk)
@@ -340,8 +350,6 @@ def tcp_v4_syn_recv_sock(sk, skb, req, dst, req_unhash):
 
 def tcp_v4_rebuild_header(sk) -> int:
     """inet_sk_rebuild_header: make sure the socket has a route."""
-    from kstack.core.dst import dst_check
-    from .route import Flowi4, ip_route_output_flow
     dst = sk.sk_dst_cache
     if dst is not None and dst_check(dst, 0) is not None:
         return 0
@@ -359,7 +367,6 @@ def tcp_v4_rebuild_header(sk) -> int:
 
 
 def tcp_v4_queue_xmit(sk, skb, fl4) -> int:
-    from .ip_output import ip_queue_xmit
     return ip_queue_xmit(sk, skb, fl4)
 
 
@@ -377,12 +384,10 @@ ipv4_specific = InetConnectionSockAfOps(
 
 
 def _ip_setsockopt(sk, level, optname, optval):
-    from . import ip_sockglue
     return ip_sockglue.ip_setsockopt(sk, level, optname, optval)
 
 
 def _ip_getsockopt(sk, level, optname, buflen):
-    from . import ip_sockglue
     return ip_sockglue.ip_getsockopt(sk, level, optname, buflen)
 
 
@@ -491,7 +496,6 @@ def cookie_init_timestamp(req, now_us: int) -> int:
 
 def cookie_timestamp_decode(net, opt) -> bool:
     if not opt.saw_tstamp:
-        from .tcp import tcp_clear_options
         tcp_clear_options(opt)
         return True
     if not net.ipv4.sysctl_tcp_timestamps:
@@ -510,13 +514,6 @@ def cookie_timestamp_decode(net, opt) -> bool:
 def cookie_v4_check(sk, skb):
     """An ACK on a listener: if it carries a valid cookie, make the child (returns it); sk
     when it is not a cookie (the listener answers it); None to drop it."""
-    from kstack.core.request_sock import RequestSock
-    from kstack.core.dst import RTAX_INITRWND, RTAX_WINDOW, dst_metric
-    from kstack.core.sock import SOCK_RCVBUF_LOCK
-    from .inet_connection_sock import inet_csk_reqsk_queue_add
-    from .tcp import TcpOptionsReceived, tcp_full_space
-    from .tcp_input import tcp_parse_options
-    from .tcp_output import tcp_select_initial_window
     net = sk.sk_net
     cb = skb.cb
     th = cb.th
@@ -578,9 +575,6 @@ def cookie_v4_check(sk, skb):
 # --- connect --------------------------------------------------------------------------------
 def tcp_v4_connect(sk, uaddr) -> int:
     """connect(): route, pick a source port (inet_hash_connect), ISN, send the SYN."""
-    from kstack.core.sock import sk_dst_set
-    from .route import RTCF_BROADCAST, RTCF_MULTICAST, Flowi4, ip_route_connect, ip_route_newports
-    from .tcp_output import tcp_connect
     net = sk.sk_net
     if uaddr.sin_family != 2:
         return -EAFNOSUPPORT
@@ -637,8 +631,6 @@ def _connect_failure(sk, err: int) -> int:
 # --- receive ----------------------------------------------------------------------------------
 def tcp_v4_do_rcv(sk, skb) -> int:
     """A segment for a (full or listening) socket."""
-    from .tcp_input import tcp_rcv_established, tcp_rcv_state_process
-    from .tcp_minisocks import tcp_child_process
     if sk.sk_state == TCP_ESTABLISHED:
         tcp_rcv_established(sk, skb)
         return 0
@@ -670,10 +662,6 @@ def tcp_v4_rcv(skb) -> int:
 
 
 def _tcp_v4_rcv(net, skb) -> int:
-    from .tcp_minisocks import (TCP_TW_ACK, TCP_TW_RST, TCP_TW_SYN, tcp_check_req,
-                                tcp_child_process, tcp_timewait_state_process)
-    from .inet_timewait_sock import inet_twsk_deschedule_put
-    from .tcp import tcp_mstamp_refresh
     if skb.pkt_type != PACKET_HOST:
         kfree_skb(skb, SkbDropReason.OTHERHOST)
         return 0
@@ -734,7 +722,6 @@ def _tcp_v4_rcv(net, skb) -> int:
             req = sk
             sk = req.rsk_listener
             if sk.sk_state != TCP_LISTEN:
-                from .inet_connection_sock import inet_csk_reqsk_queue_drop
                 inet_csk_reqsk_queue_drop(sk, req)
                 continue
             tcp_mstamp_refresh(sk)
@@ -752,7 +739,6 @@ def _tcp_v4_rcv(net, skb) -> int:
 
 
 def _process(sk, skb) -> int:
-    from .tcp import tcp_mstamp_refresh
     min_ttl = getattr(sk, "min_ttl", 0)
     if min_ttl and _iph_ttl(skb) < min_ttl:
         net_inc_stat(sk.sk_net, "TCPMinTTLDrop")
@@ -776,8 +762,6 @@ def tcp_v4_err(skb, info: int) -> int:
 
 
 def _tcp_v4_err(net, skb, info: int) -> int:
-    from .icmp import icmp_err_convert
-    from .tcp_input import tcp_done_with_error
     h = skb.head
     d = skb.data
     ihl = (h[d] & 0x0F) << 2
@@ -812,7 +796,6 @@ def _tcp_v4_err(net, skb, info: int) -> int:
         net_inc_stat(net, "OutOfWindowIcmps")
         return 0
     if type_ == ICMP_REDIRECT:
-        from .route import ipv4_sk_redirect
         ipv4_sk_redirect(skb, sk)
         return 0
     if type_ == ICMP_SOURCE_QUENCH:
@@ -830,7 +813,6 @@ def _tcp_v4_err(net, skb, info: int) -> int:
             return 0
         err = icmp_err_convert[code][0]
     elif type_ == ICMP_TIME_EXCEEDED:
-        from kstack.core.errno import EHOSTUNREACH as _EHU
         err = _EHU
     else:
         return 0
@@ -846,7 +828,6 @@ def _tcp_v4_err(net, skb, info: int) -> int:
 
 
 def _tcp_req_err(req, seq: int, abort: bool) -> None:
-    from .inet_connection_sock import inet_csk_reqsk_queue_drop
     net = req.sk_net
     if seq != req.snt_isn:
         net_inc_stat(net, "OutOfWindowIcmps")
@@ -857,11 +838,6 @@ def _tcp_req_err(req, seq: int, abort: bool) -> None:
 
 def tcp_v4_mtu_reduced(sk) -> None:
     """ICMP frag needed (RFC 1191): shrink the MSS and resend what was too big at once."""
-    from kstack.core.dst import dst_mtu
-    from .ip_output import ip_dont_fragment, ip_sk_accept_pmtu
-    from .route import ipv4_sk_update_pmtu
-    from .tcp_output import tcp_sync_mss
-    from .tcp_input import tcp_simple_retransmit
     if (1 << sk.sk_state) & (TCPF_LISTEN | TCPF_CLOSE):
         return
     mtu = sk.mtu_info
@@ -877,8 +853,6 @@ def tcp_v4_mtu_reduced(sk) -> None:
 
 
 def inet_csk_update_pmtu(sk, mtu: int):
-    from kstack.core.dst import dst_update_pmtu
-    from kstack.core.sock import __sk_dst_check
     dst = __sk_dst_check(sk, 0)
     if dst is None:
         if tcp_v4_rebuild_header(sk):

@@ -5,15 +5,25 @@ guard), and the request sock of a passive open (tcp_check_req for the ACK of our
 SYN-ACK, tcp_create_openreq_child, the SYN-ACK retransmit timer reqsk_timer_handler).
 """
 from kstack.core.dropreason import SkbDropReason
-from kstack.core.sock import SOCK_KEEPOPEN, sock_flag
+from kstack.core.sock import SOCK_KEEPOPEN, sock_flag, _inuse_add, SOCK_RCVBUF_LOCK
 
 from .inet_timewait_sock import (InetTimewaitSock, inet_twsk_alloc, inet_twsk_deschedule_put,
                                  inet_twsk_hashdance_schedule, inet_twsk_put, inet_twsk_reschedule)
-from .tcp import (HZ, TCP_RTO_MAX, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN, TCPHDR_ACK, TCPHDR_FIN,
+from .tcp import (LateModule, HZ, TCP_RTO_MAX, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN, TCPHDR_ACK, TCPHDR_FIN,
                   TCPHDR_RST, TCPHDR_SYN, TcpOptionsReceived, after, before, between,
-                  keepalive_time_when, net_inc_stat, s32, tcp_clock_us, tcp_done,
-                  tcp_jiffies32, tcp_receive_window)
+                  keepalive_time_when, net_inc_stat, s32, tcp_clock_us, tcp_done, tcp_jiffies32,
+                  tcp_receive_window, jiffies_to_usecs, tcp_full_space, TcpSock)
 from .tcp_states import TCP_FIN_WAIT2, TCP_LISTEN, TCP_SYN_RECV, TCP_TIME_WAIT
+from .inet_connection_sock import (inet_csk_reqsk_queue_drop, inet_csk_reset_keepalive_timer,
+                                   inet_csk_complete_hashdance)
+from .tcp_cong import tcp_set_ca_state, tcp_assign_congestion_control, TCP_CA_Open
+from .tcp_output import tcp_select_initial_window, tcp_mss_clamp
+from kstack.core.dst import dst_metric_advmss, RTAX_WINDOW, dst_metric, RTAX_INITRWND
+
+# Modules above this one in the import order (see tcp.py): bound on first use.
+tcp_input = LateModule(globals(), "tcp_input")
+tcp_timer = LateModule(globals(), "tcp_timer")
+tcp_ipv4 = LateModule(globals(), "tcp_ipv4")
 
 _M32 = 0xFFFFFFFF
 
@@ -89,15 +99,13 @@ def tcp_twsk_unique(sk, sktw, twp) -> bool:
 
 
 def tcp_timewait_check_oow_rate_limit(tw, skb, mib: str) -> int:
-    from .tcp_input import tcp_oow_rate_limited
-    if not tcp_oow_rate_limited(tw.sk_net, skb, mib, tw):
+    if not tcp_input.tcp_oow_rate_limited(tw.sk_net, skb, mib, tw):
         return TCP_TW_ACK
     return TCP_TW_SUCCESS
 
 
 def tcp_timewait_state_process(tw, skb, th):
     """A segment for a TIME_WAIT (or FIN_WAIT2) minisock: (status, isn)."""
-    from .tcp_input import tcp_paws_reject, tcp_parse_options
     net = tw.sk_net
     cb = skb.cb
     rcv_nxt = tw.tw_rcv_nxt
@@ -106,13 +114,13 @@ def tcp_timewait_state_process(tw, skb, th):
     ts_recent_stamp = tw.tw_ts_recent_stamp
     if th.doff > 5 and ts_recent_stamp:
         tmp_opt.tstamp_ok = 1
-        tcp_parse_options(net, skb, tmp_opt, True)
+        tcp_input.tcp_parse_options(net, skb, tmp_opt, True)
         if tmp_opt.saw_tstamp:
             if tmp_opt.rcv_tsecr:
                 tmp_opt.rcv_tsecr = (tmp_opt.rcv_tsecr - tw.tw_ts_offset) & _M32
             tmp_opt.ts_recent = tw.tw_ts_recent
             tmp_opt.ts_recent_stamp = ts_recent_stamp
-            paws_reject = tcp_paws_reject(tmp_opt, bool(th.flags & TCPHDR_RST), int(net.clock.now()))
+            paws_reject = tcp_input.tcp_paws_reject(tmp_opt, bool(th.flags & TCPHDR_RST), int(net.clock.now()))
     flags = th.flags
     if tw.tw_substate == TCP_FIN_WAIT2:
         if paws_reject or not tcp_in_window(cb.seq, cb.end_seq, rcv_nxt,
@@ -170,10 +178,6 @@ def tcp_timewait_state_process(tw, skb, th):
 def tcp_openreq_init_rwin(req, sk_listener, dst) -> None:
     """The window and scale a SYN-ACK offers (tcp_select_initial_window on the listener's
     buffer)."""
-    from kstack.core.dst import RTAX_INITRWND, RTAX_WINDOW, dst_metric, dst_metric_advmss
-    from kstack.core.sock import SOCK_RCVBUF_LOCK
-    from .tcp import tcp_full_space
-    from .tcp_output import tcp_mss_clamp, tcp_select_initial_window
     tp = sk_listener
     full_space = tcp_full_space(sk_listener)
     mss = tcp_mss_clamp(tp, dst_metric_advmss(dst))
@@ -193,8 +197,7 @@ def reqsk_timeout(req, max_timeout: int) -> int:
 
 
 def inet_rtx_syn_ack(parent, req) -> int:
-    from .tcp_ipv4 import tcp_v4_rtx_synack
-    err = tcp_v4_rtx_synack(parent, req)
+    err = tcp_ipv4.tcp_v4_rtx_synack(parent, req)
     if not err:
         req.num_retrans += 1
     return err
@@ -203,7 +206,6 @@ def inet_rtx_syn_ack(parent, req) -> int:
 def reqsk_timer_handler(req) -> None:
     """Retransmit the SYN-ACK (1 s, 2 s, 4 s... tcp_synack_retries times), then give up.
     Old requests go sooner when the SYN queue is more than half full of them."""
-    from .inet_connection_sock import inet_csk_reqsk_queue_drop
     try:
         sk_listener = req.rsk_listener
         net = sk_listener.sk_net
@@ -237,10 +239,6 @@ def reqsk_timer_handler(req) -> None:
 
 def tcp_create_openreq_child(sk, req, skb):
     """The child socket of a listener for a completed handshake (state SYN_RECV)."""
-    from .tcp import TcpSock, jiffies_to_usecs
-    from .tcp_cong import tcp_assign_congestion_control
-    from .tcp_timer import tcp_init_xmit_timers
-    from .inet_connection_sock import inet_csk_reset_keepalive_timer
     net = sk.sk_net
     newsk = inet_csk_clone_lock(sk, req)
     newtp = newsk
@@ -259,7 +257,7 @@ def tcp_create_openreq_child(sk, req, skb):
     newsk.icsk_ack.lrcvtime = tcp_jiffies32(newsk)
     newtp.lsndtime = tcp_jiffies32(newsk)
     newtp.total_retrans = req.num_retrans
-    tcp_init_xmit_timers(newsk)
+    tcp_timer.tcp_init_xmit_timers(newsk)
     newtp.write_seq = newtp.pushed_seq = (req.snt_isn + 1) & _M32
     if sock_flag(newsk, SOCK_KEEPOPEN):
         inet_csk_reset_keepalive_timer(newsk, keepalive_time_when(newtp))
@@ -338,14 +336,12 @@ def inet_csk_clone_lock(sk, req):
     newsk.sk_err_soft = 0
     newsk.sk_shutdown = 0
     newsk.sk_kern_sock = sk.sk_kern_sock
-    from kstack.core.sock import _inuse_add
     newsk._inuse = True
     _inuse_add(newsk, 1)
     return newsk
 
 
 def tcp_ca_openreq_child(sk, dst) -> None:
-    from .tcp_cong import TCP_CA_Open, tcp_assign_congestion_control, tcp_set_ca_state
     if not sk.icsk_ca_setsockopt:
         tcp_assign_congestion_control(sk)
     tcp_set_ca_state(sk, TCP_CA_Open)
@@ -354,9 +350,6 @@ def tcp_ca_openreq_child(sk, dst) -> None:
 def tcp_check_req(sk, skb, req):
     """The segment for a request sock (normally the ACK of our SYN-ACK): returns the new
     child, sk (the listener: "send a reset"), or None (consumed/dropped)."""
-    from .inet_connection_sock import inet_csk_complete_hashdance, inet_csk_reqsk_queue_drop
-    from .tcp_input import (tcp_oow_rate_limited, tcp_parse_options, tcp_paws_reject,
-                            tcp_synack_rtt_meas)
     net = sk.sk_net
     cb = skb.cb
     th = cb.th
@@ -365,7 +358,7 @@ def tcp_check_req(sk, skb, req):
     tsecr_reject = False
     paws_reject = False
     if th.doff > 5:
-        tcp_parse_options(net, skb, tmp_opt, False)
+        tcp_input.tcp_parse_options(net, skb, tmp_opt, False)
         if tmp_opt.saw_tstamp:
             tmp_opt.ts_recent = req.ts_recent
             if tmp_opt.rcv_tsecr:
@@ -374,10 +367,10 @@ def tcp_check_req(sk, skb, req):
                                                req.snt_tsval_last)
                 tmp_opt.rcv_tsecr = (tmp_opt.rcv_tsecr - req.ts_off) & _M32
             tmp_opt.ts_recent_stamp = int(net.clock.now()) - reqsk_timeout(req, TCP_RTO_MAX) // HZ
-            paws_reject = tcp_paws_reject(tmp_opt, bool(th.flags & TCPHDR_RST), int(net.clock.now()))
+            paws_reject = tcp_input.tcp_paws_reject(tmp_opt, bool(th.flags & TCPHDR_RST), int(net.clock.now()))
     # A retransmitted SYN: send the SYN-ACK again.
     if cb.seq == req.rcv_isn and flg == TCPHDR_SYN and not paws_reject:
-        if not tcp_oow_rate_limited(net, skb, "TCPACKSkippedSynRecv", req) and \
+        if not tcp_input.tcp_oow_rate_limited(net, skb, "TCPACKSkippedSynRecv", req) and \
                 not inet_rtx_syn_ack(sk, req):
             t = req.rsk_timer
             if t.pending:
@@ -389,9 +382,8 @@ def tcp_check_req(sk, skb, req):
     win = tcp_synack_window(req)
     if paws_reject or tsecr_reject or not tcp_in_window(cb.seq, cb.end_seq, req.rcv_nxt,
                                                          (req.rcv_nxt + win) & _M32):
-        if not (flg & TCPHDR_RST) and not tcp_oow_rate_limited(net, skb, "TCPACKSkippedSynRecv", req):
-            from .tcp_ipv4 import tcp_v4_reqsk_send_ack
-            tcp_v4_reqsk_send_ack(sk, skb, req)
+        if not (flg & TCPHDR_RST) and not tcp_input.tcp_oow_rate_limited(net, skb, "TCPACKSkippedSynRecv", req):
+            tcp_ipv4.tcp_v4_reqsk_send_ack(sk, skb, req)
         if paws_reject:
             net_inc_stat(net, "PAWSEstab")
         return None
@@ -416,15 +408,13 @@ def tcp_check_req(sk, skb, req):
             req.acked = 1
             return None
         return _embryonic_reset(sk, skb, req, flg)
-    tcp_synack_rtt_meas(child, req)
+    tcp_input.tcp_synack_rtt_meas(child, req)
     return inet_csk_complete_hashdance(sk, child, req, own_req)
 
 
 def _embryonic_reset(sk, skb, req, flg):
-    from .inet_connection_sock import inet_csk_reqsk_queue_drop
-    from .tcp_ipv4 import tcp_v4_send_reset
     if not (flg & TCPHDR_RST):
-        tcp_v4_send_reset(sk, skb)
+        tcp_ipv4.tcp_v4_send_reset(sk, skb)
     if inet_csk_reqsk_queue_drop(sk, req):
         net_inc_stat(sk.sk_net, "EmbryonicRsts")
     return None
@@ -437,11 +427,9 @@ def tcp_synack_window(req) -> int:
 def tcp_child_process(parent, child, skb) -> int:
     """Feed the completing ACK to the child (it goes SYN_RECV -> ESTABLISHED) and wake the
     listener. Nonzero: send a reset."""
-    from .tcp_input import tcp_rcv_state_process
-    from .tcp_ipv4 import tcp_segs_in
     state = child.sk_state
-    tcp_segs_in(child, skb)
-    ret = tcp_rcv_state_process(child, skb)
+    tcp_ipv4.tcp_segs_in(child, skb)
+    ret = tcp_input.tcp_rcv_state_process(child, skb)
     if state == TCP_SYN_RECV and child.sk_state != state:
         parent.sk_data_ready(parent)
     return ret

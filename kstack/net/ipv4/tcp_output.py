@@ -13,7 +13,7 @@ import struct
 
 from kstack.core.skbuff import (CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SkBuff, alloc_skb,
                                 skb_push, skb_put_data, skb_reserve)
-from kstack.core.sock import SOCK_DEAD, sock_flag
+from kstack.core.sock import SOCK_DEAD, sock_flag, SOCK_DONE, SOCK_RCVBUF_LOCK, sock_reset_flag
 from kstack.wire.checksum import csum_partial, csum_fold
 
 from .inet_connection_sock import (ICSK_ACK_NOMEM, ICSK_ACK_PUSHED, ICSK_ACK_SCHED,
@@ -22,7 +22,7 @@ from .inet_connection_sock import (ICSK_ACK_NOMEM, ICSK_ACK_PUSHED, ICSK_ACK_SCH
                                    inet_csk_ack_scheduled, inet_csk_clear_xmit_timer,
                                    inet_csk_in_pingpong_mode, inet_csk_inc_pingpong_cnt,
                                    inet_csk_reset_xmit_timer, sk_reset_timer)
-from .tcp import (MAX_TCP_HEADER, MAX_TCP_WINDOW, TCP_ATO_MIN, TCP_DELACK_MAX, TCP_DELACK_MIN,
+from .tcp import (LateModule, MAX_TCP_HEADER, MAX_TCP_WINDOW, TCP_ATO_MIN, TCP_DELACK_MAX, TCP_DELACK_MIN,
                   TCP_INIT_CWND, TCP_MAX_WSCALE, TCP_MIN_MSS, TCP_MSS_DEFAULT, TCP_NAGLE_CORK,
                   TCP_NAGLE_OFF, TCP_NAGLE_PUSH, TCP_RESOURCE_PROBE_INTERVAL, TCP_RTO_MAX,
                   TCP_RTO_MIN, TCP_SKB_TX_OVERHEAD, TCP_TIMEOUT_INIT, TCP_TIMEOUT_MIN,
@@ -32,12 +32,22 @@ from .tcp import (MAX_TCP_HEADER, MAX_TCP_WINDOW, TCP_ATO_MIN, TCP_DELACK_MAX, T
                   tcp_current_ssthresh, tcp_full_space, tcp_is_sack, tcp_jiffies32,
                   tcp_packets_in_flight, tcp_probe0_base, tcp_probe0_when, tcp_receive_window,
                   tcp_reset_xmit_timer, tcp_rto_min_us, tcp_rtx_queue_head, tcp_rtx_queue_tail,
-                  tcp_send_head, tcp_space, tcp_win_from_space, tcp_wnd_end,
-                  tcp_write_queue_empty, tcp_write_queue_tail, usecs_to_jiffies)
+                  tcp_send_head, tcp_space, tcp_win_from_space, tcp_wnd_end, tcp_write_queue_empty,
+                  tcp_write_queue_tail, usecs_to_jiffies, tcp_check_probe_timer, tcp_min_rtt,
+                  tcp_stream_alloc_skb, tcp_write_queue_purge)
 from .tcp_cong import (CA_EVENT_CWND_RESTART, CA_EVENT_TX_START, TCP_CA_CWR, TCP_CA_Loss,
                        TCP_CA_Open, TCP_CA_Recovery, tcp_ca_event, tcp_is_cwnd_limited)
 from .tcp_states import (TCP_CLOSE, TCP_SYN_RECV, TCP_SYN_SENT, TCPF_CLOSE_WAIT,
                          TCPF_ESTABLISHED)
+from .tcp_recovery import tcp_tsorted_move_tail, tcp_tsorted_insert_after
+from kstack.core.dst import (RTAX_INITRWND, dst_mtu, dst_metric_advmss, RTAX_INITCWND, RTAX_WINDOW,
+                             dst_metric)
+from kstack.core.errno import EAGAIN, EINVAL, EHOSTUNREACH
+
+# Modules above this one in the import order (see tcp.py): bound on first use.
+tcp_input = LateModule(globals(), "tcp_input")
+tcp_timer = LateModule(globals(), "tcp_timer")
+tcp_ipv4 = LateModule(globals(), "tcp_ipv4")
 
 _M32 = 0xFFFFFFFF
 _TCPHDR = struct.Struct("!HHIIHHHH")
@@ -129,7 +139,6 @@ def tcp_sync_mss(sk, pmtu: int) -> int:
 
 
 def _dst_mtu(dst) -> int:
-    from kstack.core.dst import dst_mtu
     return dst_mtu(dst)
 
 
@@ -156,7 +165,6 @@ def tcp_mss_clamp(tp, mss: int) -> int:
 
 
 def tcp_advertise_mss(sk) -> int:
-    from kstack.core.dst import dst_metric_advmss
     tp = sk
     mss = tp.advmss
     dst = sk.sk_dst_cache
@@ -300,8 +308,7 @@ def tcp_synack_options(req, mss: int, skb, opts: TcpOutOptions) -> int:
     if req.tstamp_ok:
         opts.options |= OPTION_TS
         if req.syncookie:
-            from .tcp_ipv4 import cookie_init_timestamp
-            opts.tsval = (cookie_init_timestamp(req, skb.cb.skb_mstamp) + req.ts_off) & _M32
+            opts.tsval = (tcp_ipv4.cookie_init_timestamp(req, skb.cb.skb_mstamp) + req.ts_off) & _M32
         else:
             opts.tsval = ((skb.cb.skb_mstamp // 1000) + req.ts_off) & _M32
         if not req.snt_tsval_first:
@@ -474,8 +481,7 @@ def __tcp_transmit_skb(sk, skb, clone_it: bool, rcv_nxt: int, extra_flags: int =
     skb.cb = None     # "Cleanup our debris for IP stacks"
     err = sk.icsk_af_ops.queue_xmit(sk, skb, sk.cork.fl)
     if err is not None and err > 0:
-        from .tcp_input import tcp_enter_cwr
-        tcp_enter_cwr(sk)
+        tcp_input.tcp_enter_cwr(sk)
         err = 0     # net_xmit_eval: congestion notification is not an error
     err = err or 0
     if not err and oskb is not None:
@@ -489,7 +495,6 @@ def tcp_transmit_skb(sk, skb, clone_it: bool = True) -> int:
 
 
 def tcp_update_skb_after_send(sk, skb) -> None:
-    from .tcp_recovery import tcp_tsorted_move_tail
     skb.cb.skb_mstamp = sk.tcp_mstamp
     tcp_tsorted_move_tail(sk, skb)
 
@@ -548,7 +553,6 @@ def tcp_queue_skb(sk, skb) -> None:
 def tcp_event_new_data_sent(sk, skb) -> None:
     """A segment left for the first time: move it to the retransmit queue, count it, arm the
     RTO if it is the only one in flight."""
-    from .tcp_input import tcp_rearm_rto
     tp = sk
     prior_packets = tp.packets_out
     tp.snd_nxt = skb.cb.end_seq
@@ -562,10 +566,9 @@ def tcp_event_new_data_sent(sk, skb) -> None:
         tp.highest_sack = skb
     tp.packets_out += 1
     if not prior_packets or sk.icsk_pending == ICSK_TIME_LOSS_PROBE:
-        tcp_rearm_rto(sk)
+        tcp_input.tcp_rearm_rto(sk)
     net_inc_stat(sk.sk_net, "TCPOrigDataSent")
-    from .tcp_input import tcp_check_space
-    tcp_check_space(sk)
+    tcp_input.tcp_check_space(sk)
 
 
 def tcp_fragment(sk, tcp_queue: int, skb, length: int, mss_now: int) -> int:
@@ -596,7 +599,6 @@ def tcp_fragment(sk, tcp_queue: int, skb, length: int, mss_now: int) -> int:
     q.insert(idx + 1, buff)
     if tcp_queue == TCP_FRAG_IN_RTX_QUEUE:
         # One more packet in flight, with skb's scoreboard bits.
-        from .tcp_recovery import tcp_tsorted_insert_after
         tcp_adjust_pcount(sk, skb, -1)
         tcp_tsorted_insert_after(tp, skb, buff)
     return 0
@@ -686,7 +688,6 @@ def tcp_skb_is_last(sk, skb) -> bool:
 
 
 def tcp_init_cwnd(tp, dst) -> int:
-    from kstack.core.dst import RTAX_INITCWND, dst_metric
     cwnd = dst_metric(dst, RTAX_INITCWND) if dst is not None else 0
     if not cwnd:
         cwnd = TCP_INIT_CWND
@@ -749,7 +750,6 @@ def tcp_in_cwnd_reduction(sk) -> bool:
 def tcp_tso_autosize(sk, mss_now: int, min_tso_segs: int) -> int:
     """Segments per GSO burst: ~1 ms of the pacing rate (sk_pacing_shift 10), more on low-RTT
     paths (tcp_tso_rtt_log), at least tcp_min_tso_segs, at most 64 KB."""
-    from .tcp import tcp_min_rtt
     nbytes = sk.sk_pacing_rate >> sk.sk_pacing_shift
     r = tcp_min_rtt(sk) >> sk.sk_net.ipv4.sysctl_tcp_tso_rtt_log
     if r < 32:
@@ -879,7 +879,6 @@ def __tcp_push_pending_frames(sk, cur_mss: int, nonagle: int) -> None:
     if sk.sk_state == TCP_CLOSE:
         return
     if tcp_write_xmit(sk, cur_mss, nonagle, 0):
-        from .tcp import tcp_check_probe_timer
         tcp_check_probe_timer(sk)
 
 
@@ -933,11 +932,10 @@ def tcp_schedule_loss_probe(sk, advancing_rto: bool) -> bool:
 
 def tcp_send_loss_probe(sk) -> None:
     """The TLP fired: send new data if the window allows, else retransmit the last segment."""
-    from .tcp_input import tcp_rearm_rto
     tp = sk
     mss = tcp_current_mss(sk)
     if tp.tlp_high_seq:
-        tcp_rearm_rto(sk)
+        tcp_input.tcp_rearm_rto(sk)
         return
     tp.tlp_retrans = 0
     skb = tcp_send_head(sk)
@@ -948,7 +946,7 @@ def tcp_send_loss_probe(sk) -> None:
         if tp.packets_out > pcount:
             sent = True
         else:
-            tcp_rearm_rto(sk)
+            tcp_input.tcp_rearm_rto(sk)
             return
     if not sent:
         skb = tcp_rtx_queue_tail(sk)
@@ -956,18 +954,17 @@ def tcp_send_loss_probe(sk) -> None:
             sk.icsk_pending = 0
             return
         if __tcp_retransmit_skb(sk, skb, 1):
-            tcp_rearm_rto(sk)
+            tcp_input.tcp_rearm_rto(sk)
             return
         tp.tlp_retrans = 1
     tp.tlp_high_seq = tp.snd_nxt
     net_inc_stat(sk.sk_net, "TCPLossProbes")
     sk.icsk_pending = 0
-    tcp_rearm_rto(sk)
+    tcp_input.tcp_rearm_rto(sk)
 
 
 # --- retransmission --------------------------------------------------------------------------------
 def __tcp_retransmit_skb(sk, skb, segs: int) -> int:
-    from kstack.core.errno import EAGAIN, EHOSTUNREACH, EINVAL
     tp = sk
     net = sk.sk_net
     if sk.icsk_mtup.probe_size:
@@ -1188,17 +1185,12 @@ def tcp_send_probe0(sk) -> None:
         timeout = tcp_probe0_when(sk, TCP_RTO_MAX)
     else:
         timeout = TCP_RESOURCE_PROBE_INTERVAL
-    from .tcp_timer import tcp_clamp_probe0_to_user_timeout
-    timeout = tcp_clamp_probe0_to_user_timeout(sk, timeout)
+    timeout = tcp_timer.tcp_clamp_probe0_to_user_timeout(sk, timeout)
     tcp_reset_xmit_timer(sk, ICSK_TIME_PROBE0, timeout, TCP_RTO_MAX)
 
 
 # --- active open -----------------------------------------------------------------------------------
 def tcp_connect_init(sk) -> None:
-    from kstack.core.dst import RTAX_INITRWND, RTAX_WINDOW, dst_metric, dst_metric_advmss
-    from kstack.core.sock import SOCK_DONE, SOCK_RCVBUF_LOCK, sock_reset_flag
-    from .tcp import tcp_write_queue_purge
-    from .tcp_input import tcp_clear_retrans, tcp_initialize_rcv_mss, tcp_timeout_init
     tp = sk
     net = sk.sk_net
     dst = sk.sk_dst_cache
@@ -1213,7 +1205,7 @@ def tcp_connect_init(sk) -> None:
     if not tp.window_clamp:
         tp.window_clamp = dst_metric(dst, RTAX_WINDOW)
     tp.advmss = tcp_mss_clamp(tp, dst_metric_advmss(dst))
-    tcp_initialize_rcv_mss(sk)
+    tcp_input.tcp_initialize_rcv_mss(sk)
     if sk.sk_userlocks & SOCK_RCVBUF_LOCK and (tp.window_clamp > tcp_full_space(sk) or
                                                tp.window_clamp == 0):
         tp.window_clamp = tcp_full_space(sk)
@@ -1235,15 +1227,13 @@ def tcp_connect_init(sk) -> None:
     tp.rcv_nxt = 0
     tp.rcv_wup = tp.rcv_nxt
     tp.copied_seq = tp.rcv_nxt
-    sk.icsk_rto = tcp_timeout_init(sk)
+    sk.icsk_rto = tcp_input.tcp_timeout_init(sk)
     sk.icsk_retransmits = 0
-    tcp_clear_retrans(tp)
+    tcp_input.tcp_clear_retrans(tp)
 
 
 def tcp_connect(sk) -> int:
     """Send the SYN (RFC 9293 §3.10.1 OPEN) and arm the SYN retransmit timer."""
-    from kstack.core.errno import EHOSTUNREACH
-    from .tcp import tcp_stream_alloc_skb
     tp = sk
     if sk.icsk_af_ops.rebuild_header(sk):
         return -EHOSTUNREACH
@@ -1284,7 +1274,6 @@ def tcp_send_synack(sk) -> int:
 def tcp_make_synack(sk, dst, req) -> SkBuff:
     """Build a SYN-ACK for request sock req (tcp_make_synack): window unscaled, options
     per what the SYN offered."""
-    from kstack.core.dst import dst_metric_advmss
     tp = sk      # the listener
     skb = alloc_skb(0, MAX_TCP_HEADER)
     skb.cb = TcpSkbCb()

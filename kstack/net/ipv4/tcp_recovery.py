@@ -4,9 +4,13 @@ sent; the reordering window adapts to DSACKs. Also the time-ordered list of sent
 segments RACK walks (tp->tsorted_sent_queue), kept here as an insertion-ordered dict.
 """
 from .inet_connection_sock import ICSK_TIME_REO_TIMEOUT, ICSK_TIME_RETRANS, inet_csk_reset_xmit_timer
-from .tcp import (TCP_TIMEOUT_MIN, TCPCB_LOST, TCPCB_RETRANS, TCPCB_SACKED_ACKED,
+from .tcp import (LateModule, TCP_TIMEOUT_MIN, TCPCB_LOST, TCPCB_RETRANS, TCPCB_SACKED_ACKED,
                   TCPCB_SACKED_RETRANS, after, tcp_min_rtt, tcp_packets_in_flight, usecs_to_jiffies)
 from .tcp_cong import TCP_CA_Recovery
+
+# Modules above this one in the import order (see tcp.py): bound on first use.
+tcp_input = LateModule(globals(), "tcp_input")
+tcp_output = LateModule(globals(), "tcp_output")
 
 TCP_RACK_RECOVERY_THRESH = 16
 TCP_RACK_STATIC_REO_WND = 0x2
@@ -61,7 +65,6 @@ def tcp_rack_skb_timeout(tp, skb, reo_wnd: int) -> int:
 def tcp_rack_detect_loss(sk) -> int:
     """Mark lost every segment sent before RACK.xmit_time whose RTT+reo_wnd has passed;
     returns the longest remaining wait (µs) for the others, 0 if none."""
-    from .tcp_input import tcp_mark_skb_lost
     tp = sk
     reo_timeout = 0
     reo_wnd = tcp_rack_reo_wnd(sk)
@@ -73,7 +76,7 @@ def tcp_rack_detect_loss(sk) -> int:
             break
         remaining = tcp_rack_skb_timeout(tp, skb, reo_wnd)
         if remaining <= 0:
-            tcp_mark_skb_lost(sk, skb)
+            tcp_input.tcp_mark_skb_lost(sk, skb)
             tcp_tsorted_del(tp, skb)
         else:
             reo_timeout = max(reo_timeout, remaining)
@@ -107,20 +110,18 @@ def tcp_rack_advance(tp, sacked: int, end_seq: int, xmit_time: int) -> None:
 
 def tcp_rack_reo_timeout(sk) -> None:
     """The reordering timer fired: mark what expired lost and retransmit it."""
-    from .tcp_input import tcp_cwnd_reduction, tcp_enter_recovery, tcp_rearm_rto
-    from .tcp_output import tcp_xmit_retransmit_queue
     tp = sk
     lost = tp.lost
     prior_inflight = tcp_packets_in_flight(tp)
     tcp_rack_detect_loss(sk)
     if prior_inflight != tcp_packets_in_flight(tp):
         if sk.icsk_ca_state != TCP_CA_Recovery:
-            tcp_enter_recovery(sk, False)
+            tcp_input.tcp_enter_recovery(sk, False)
             if sk.icsk_ca_ops.cong_control is None:
-                tcp_cwnd_reduction(sk, 1, tp.lost - lost, 0)
-        tcp_xmit_retransmit_queue(sk)
+                tcp_input.tcp_cwnd_reduction(sk, 1, tp.lost - lost, 0)
+        tcp_output.tcp_xmit_retransmit_queue(sk)
     if sk.icsk_pending != ICSK_TIME_RETRANS:
-        tcp_rearm_rto(sk)
+        tcp_input.tcp_rearm_rto(sk)
 
 
 def tcp_rack_update_reo_wnd(sk, rs) -> None:

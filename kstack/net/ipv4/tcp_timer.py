@@ -23,6 +23,11 @@ from .tcp import (HZ, TCP_ATO_MIN, TCP_RESOURCE_PROBE_INTERVAL, TCP_RTO_MAX, TCP
 from .tcp_cong import TCP_CA_Disorder, TCP_CA_Loss, TCP_CA_Recovery
 from .tcp_states import (TCP_CLOSE, TCP_ESTABLISHED, TCP_FIN_WAIT2, TCP_LISTEN, TCP_SYN_SENT,
                          TCPF_CLOSE, TCPF_LISTEN, TCPF_SYN_RECV, TCPF_SYN_SENT)
+from .tcp_input import tcp_done_with_error, tcp_sack_compress_send_ack, tcp_enter_loss
+from .tcp_minisocks import tcp_time_wait
+from .tcp_output import (tcp_retransmit_skb, tcp_send_loss_probe, tcp_send_probe0, tcp_write_wakeup,
+                         tcp_send_ack, tcp_send_active_reset)
+from .tcp_recovery import tcp_rack_reo_timeout
 
 TCP_THIN_LINEAR_RETRIES = 6
 _M32 = 0xFFFFFFFF
@@ -38,7 +43,6 @@ def _time_ms(sk) -> int:
 
 def tcp_write_err(sk) -> None:
     """Give up: ETIMEDOUT (or the soft error an ICMP left)."""
-    from .tcp_input import tcp_done_with_error
     tcp_done_with_error(sk, sk.sk_err_soft or ETIMEDOUT)
     net_inc_stat(sk.sk_net, "TCPAbortOnTimeout")
 
@@ -152,8 +156,6 @@ def tcp_rtx_probe0_timed_out(sk, skb, rtx_delta: int) -> bool:
 
 def tcp_retransmit_timer(sk) -> None:
     """RTO expired (RFC 6298 §5.4-5.6): enter Loss, retransmit the head, back off."""
-    from .tcp_input import tcp_enter_loss
-    from .tcp_output import tcp_retransmit_skb
     tp = sk
     net = sk.sk_net
     if not tp.packets_out:
@@ -211,7 +213,6 @@ def _out_reset_timer(sk) -> None:
 
 def tcp_probe_timer(sk) -> None:
     """Zero-window probe due (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17)."""
-    from .tcp_output import tcp_send_probe0
     tp = sk
     skb = tcp_send_head(sk)
     if tp.packets_out or skb is None:
@@ -241,8 +242,6 @@ def tcp_probe_timer(sk) -> None:
 
 
 def tcp_write_timer_handler(sk) -> None:
-    from .tcp_output import tcp_send_loss_probe
-    from .tcp_recovery import tcp_rack_reo_timeout
     if ((1 << sk.sk_state) & (TCPF_CLOSE | TCPF_LISTEN)) or not sk.icsk_pending:
         return
     now = tcp_jiffies32(sk)
@@ -271,8 +270,6 @@ def tcp_write_timer(sk) -> None:
 
 
 def tcp_delack_timer_handler(sk) -> None:
-    from .tcp_input import tcp_sack_compress_send_ack
-    from .tcp_output import tcp_send_ack
     tp = sk
     if (1 << sk.sk_state) & (TCPF_CLOSE | TCPF_LISTEN):
         return
@@ -317,8 +314,6 @@ def tcp_keepalive_timer(sk) -> None:
 def _tcp_keepalive_timer(sk) -> None:
     """Keepalive (probe after keepalive_time idle, every keepalive_intvl, give up after
     keepalive_probes) and the end of an orphaned FIN_WAIT2."""
-    from .tcp_minisocks import tcp_time_wait
-    from .tcp_output import tcp_send_active_reset, tcp_write_wakeup
     tp = sk
     if sk.sk_state == TCP_LISTEN:
         return
