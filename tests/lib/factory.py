@@ -134,19 +134,10 @@ def capture_device(net, name="tun0", mtu=1500) -> NetDevice:
 
 
 def tun_truesize(length: int) -> int:
-    """skb->truesize Linux gives a packet written to a tun device (tun_get_user ->
-    alloc_skb: NET_SKB_PAD + len + the aligned skb_shared_info, rounded up to the kmalloc
-    bucket, plus the aligned struct sk_buff); above SKB_MAX_HEAD the rest goes to page frags.
-    TCP's receive-window arithmetic (scaling_ratio, tcp_grow_window) follows it."""
-    head = 64 + length + 320
-    if head > 4096:
-        return 4096 + 256 + ((head - 4096 + 4095) // 4096) * 4096
-    bucket = 8
-    while bucket < head:
-        bucket <<= 1
-    if 96 < head <= 192 and head <= 192:
-        bucket = 192 if head > 128 else bucket
-    return bucket + 256
+    """skb->truesize Linux gives a packet written to a tun device: one model, the
+    packetdrill backend's (tun_get_user -> tun_alloc_skb, checked with ss -m)."""
+    from tools.packetdrill.kstack_backend import tun_truesize as _tun_truesize
+    return _tun_truesize(length)
 
 
 class TcpTestbed:
