@@ -29,7 +29,7 @@ def _biased_bytes():
 
 
 @pytest.mark.parametrize("cls", PARSERS, ids=lambda c: c.__name__)
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(data=_biased_bytes(), offset=st.integers(-3, 90), kind=st.sampled_from([bytes, bytearray, memoryview]))
 def test_parse_returns_or_raises_wireerror(cls, data, offset, kind):
     buf = kind(bytearray(data)) if kind is memoryview else kind(data)
@@ -48,7 +48,7 @@ def test_parse_returns_or_raises_wireerror(cls, data, offset, kind):
     assert isinstance(h.summary(), str) and isinstance(repr(h), str)
 
 
-@settings(max_examples=1000)
+@settings(max_examples=1000, deadline=None)
 @given(st.binary(max_size=40))
 def test_option_walkers_total(raw):
     try:

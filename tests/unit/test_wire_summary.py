@@ -108,13 +108,13 @@ def test_malformed_markers(name):
     assert frame_summary(frame) == line
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 @given(st.binary(max_size=200), st.sampled_from(["eth", "raw"]), st.booleans())
 def test_garbage_never_raises(b, link, ext):
     assert isinstance(frame_summary(b, 0.5, link, ext), str)
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 @given(st.sampled_from(sorted(FRAMES)), st.data())
 def test_mutated_frames_never_raise(label, data):
     b = bytearray(FRAMES[label])
