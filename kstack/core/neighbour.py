@@ -23,6 +23,8 @@ from ..net.ethernet.eth import HhCache
 from .dev import dev_queue_xmit
 from .dropreason import SkbDropReason
 from .errno import EEXIST, EINVAL, ENOBUFS, ENOENT, ENETDOWN, EPERM
+# include/linux/netlink.h: nlmsg_flags of new requests (one definition, in rtnetlink)
+from .rtnetlink import NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE
 from .skbuff import kfree_skb, skb_clone, skb_push, consume_skb
 from .sysctl import INT_MAX, CtlTable, register_net_sysctl, unregister_net_sysctl
 from .timer import TimerList
@@ -67,12 +69,6 @@ NEIGH_UPDATE_F_MANAGED = 1 << 4
 NEIGH_UPDATE_F_EXT_LEARNED = 1 << 5
 NEIGH_UPDATE_F_ISROUTER = 1 << 6
 NEIGH_UPDATE_F_ADMIN = 1 << 7
-
-# include/linux/netlink.h: nlmsg_flags of new requests
-NLM_F_REPLACE = 0x100
-NLM_F_EXCL = 0x200
-NLM_F_CREATE = 0x400
-NLM_F_APPEND = 0x800
 
 HZ100 = 0.01                     # HZ/100: the smallest timer step the kernel allows here
 ETH_FRAME_LEN = 1514

@@ -505,6 +505,12 @@ def __sys_sendto(files: FilesStruct, fd: int, data, flags: int = 0, addr=None):
     sock = sockfd_lookup(files, fd)
     if isinstance(sock, int):
         return sock
+    return ____sys_sendmsg(files, sock, data, addr, None, flags)
+
+
+def ____sys_sendmsg(files: FilesStruct, sock: Socket, data, addr, ancdata, flags: int):
+    """What sendto and sendmsg share once they hold the socket: the address in
+    (move_addr_to_kernel), O_NONBLOCK as MSG_DONTWAIT, sock_sendmsg, SIGPIPE on EPIPE."""
     name = None
     if addr is not None:
         name = move_addr_to_kernel(addr)
@@ -512,7 +518,8 @@ def __sys_sendto(files: FilesStruct, fd: int, data, flags: int = 0, addr=None):
             return name
     if sock.file.f_flags & O_NONBLOCK:
         flags |= MSG_DONTWAIT
-    msg = Msghdr(data, name, None, 0, flags)
+    control = None if ancdata is None else [(lv, ty, bytes(d)) for lv, ty, d in ancdata]
+    msg = Msghdr(data, name, control, 0, flags)
     r = sock.ops.sendmsg(sock, msg, msg.iov_len)
     if type(r) is Blocked:
         return _finish_blocking(_net_of(files, sock), r,
@@ -532,17 +539,7 @@ def __sys_sendmsg(files: FilesStruct, fd: int, buffers, ancdata=(), flags: int =
     sock = _lookup(files, fd)
     if isinstance(sock, int):
         return sock
-    name = None
-    if addr is not None:
-        name = move_addr_to_kernel(addr)
-        if isinstance(name, int):
-            return name
-    if sock.file.f_flags & O_NONBLOCK:
-        flags |= MSG_DONTWAIT
-    msg = Msghdr(data, name, control=[(lv, ty, bytes(d)) for lv, ty, d in ancdata], flags=flags)
-    r = sock.ops.sendmsg(sock, msg, msg.iov_len)
-    return _finish_blocking(_net_of(files, sock), r,
-                            lambda r: _sigpipe(files, sock, flags, r))
+    return ____sys_sendmsg(files, sock, data, addr, ancdata, flags)
 
 
 def __sys_recvfrom(files: FilesStruct, fd: int, size: int, flags: int = 0):

@@ -5,17 +5,13 @@ A test takes the ``net`` fixture: ``net.socket`` is the socket module
 the selectors module, ``net.kind`` "linux" or "kstack". A known divergence is
 marked with ``kstack_xfail(reason)`` so it shows up as an xfail on kstack.
 """
-import os
 import select as std_select
 import selectors as std_selectors
 import socket as std_socket
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from integration.conftest import _drop_session, start_daemon, stop_daemon  # noqa: E402
+from tests.lib.daemon import running_daemon
 
 
 class Net:
@@ -29,19 +25,8 @@ class Net:
 
 @pytest.fixture(scope="session")
 def _kstack_daemon(tmp_path_factory):
-    rundir = tmp_path_factory.mktemp("compat") / "host"
-    d = start_daemon(rundir)
-    old = os.environ.get("KSTACK_RUNDIR")
-    os.environ["KSTACK_RUNDIR"] = str(rundir)
-    try:
+    with running_daemon(tmp_path_factory.mktemp("compat") / "host") as d:
         yield d
-    finally:
-        _drop_session()
-        if old is None:
-            os.environ.pop("KSTACK_RUNDIR", None)
-        else:
-            os.environ["KSTACK_RUNDIR"] = old
-        stop_daemon(d)
 
 
 @pytest.fixture(params=["linux", "kstack"])

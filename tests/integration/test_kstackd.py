@@ -11,7 +11,7 @@ import msgpack
 import pytest
 import zmq
 
-from .conftest import ROOT, env_for, start_daemon, stop_daemon
+from tests.lib.daemon import ROOT, env_for, start_daemon, stop_daemon
 
 
 def run_kstackd(rundir, timeout=10):

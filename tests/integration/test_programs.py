@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from tests.lib.daemon import ROOT
 
 sys.path.insert(0, str(ROOT))
 from tools.exec import build_env  # noqa: E402

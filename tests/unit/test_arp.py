@@ -12,20 +12,13 @@ from kstack.core.netdevice import ETH_P_ALL, PacketType
 from kstack.core.skbuff import skb_from_bytes
 from kstack.core.sysctl import sysctl_set
 from kstack.net.ethernet.eth import eth_type_trans
-from kstack.sim import Sim
 from kstack.wire.arphdr import ArpHdr
 from kstack.wire.errors import WireError
 from kstack.wire.inet import in_aton as A
+from tests.lib.hosts import two_hosts
 
 ARP = 0x0806
 BCAST = b"\xff" * 6
-
-
-def boot():
-    from kstack.init import start_kernel
-    start_kernel()
-    from kstack.net.ipv4.route import ip_rt_init
-    ip_rt_init()
 
 
 class Tap:
@@ -51,16 +44,7 @@ class Tap:
 
 @pytest.fixture
 def pair():
-    boot()
-    from kstack.drivers.net.veth import veth_newlink
-    from kstack.net.ipv4.devinet import inet_rtm_newaddr
-    sim = Sim()
-    a, b = sim.new_net("a"), sim.new_net("b")
-    ea, eb = veth_newlink(a, "eth0", b, "eth0")
-    dev_open(ea)
-    dev_open(eb)
-    inet_rtm_newaddr(a, ea.ifindex, A("10.0.0.1"), 24)
-    inet_rtm_newaddr(b, eb.ifindex, A("10.0.0.2"), 24)
+    sim, a, b, ea, eb = two_hosts()
     sim.settle()
     a.tap, b.tap = Tap(a), Tap(b)
     return sim, a, b, ea, eb

@@ -3,35 +3,17 @@ selection, net.ipv4.conf.{all,default,DEV}.* semantics and ip_forward, `ip -j ad
 (formats and defaults checked against Linux 6.18 in a netns)."""
 import pytest
 
-from kstack.core.dev import dev_open
 from kstack.core.errno import EADDRNOTAVAIL, EEXIST, EINVAL, ENODEV
 from kstack.core.rtnetlink import RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RTN_BROADCAST, \
     RTN_LOCAL, RTN_MULTICAST, RTN_UNICAST, rtnetlink_rcv_msg
 from kstack.core.sysctl import sysctl_get, sysctl_set
-from kstack.sim import Sim
 from kstack.wire.inet import in_aton as A
-
-
-def boot():
-    from kstack.init import start_kernel
-    start_kernel()
-    from kstack.net.ipv4.route import ip_rt_init
-    ip_rt_init()
+from tests.lib.hosts import two_port_host
 
 
 @pytest.fixture
 def host():
-    boot()
-    from kstack.drivers.net.veth import veth_newlink
-    sim = Sim()
-    net = sim.new_net("h")
-    peer = sim.new_net("p")
-    e0, _ = veth_newlink(net, "eth0", peer, "p0")
-    e1, _ = veth_newlink(net, "eth1", peer, "p1")
-    dev_open(e0)
-    dev_open(e1)
-    net.e0, net.e1, net.sim = e0, e1, sim
-    return net
+    return two_port_host("p")
 
 
 def D():

@@ -10,33 +10,17 @@ from kstack.core.rtnetlink import (NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F
                                    RTN_BROADCAST, RTN_LOCAL, RTN_PROHIBIT, RTN_THROW, RTN_UNICAST,
                                    RTN_UNREACHABLE, RTNH_F_ONLINK, Extack, rtnetlink_rcv_msg)
 from kstack.core.dst import RTAX_ADVMSS, RTAX_MTU, dst_metric_advmss, dst_mtu
-from kstack.sim import Sim
 from kstack.wire.inet import in_aton as A
-
-
-def boot():
-    from kstack.init import start_kernel
-    start_kernel()
-    from kstack.net.ipv4.route import ip_rt_init
-    ip_rt_init()
+from tests.lib.hosts import two_hosts, two_port_host
 
 
 @pytest.fixture
 def host():
     """One Net with eth0 (10.0.0.1/24) and eth1 (192.168.1.1/24) up."""
-    boot()
-    from kstack.drivers.net.veth import veth_newlink
     from kstack.net.ipv4.devinet import inet_rtm_newaddr
-    sim = Sim()
-    net = sim.new_net("h")
-    peer = sim.new_net("peer")
-    e0, _ = veth_newlink(net, "eth0", peer, "p0")
-    e1, _ = veth_newlink(net, "eth1", peer, "p1")
-    for d in (e0, e1):
-        dev_open(d)
-    assert inet_rtm_newaddr(net, e0.ifindex, A("10.0.0.1"), 24) == 0
-    assert inet_rtm_newaddr(net, e1.ifindex, A("192.168.1.1"), 24) == 0
-    net.e0, net.e1 = e0, e1
+    net = two_port_host("peer")
+    assert inet_rtm_newaddr(net, net.e0.ifindex, A("10.0.0.1"), 24) == 0
+    assert inet_rtm_newaddr(net, net.e1.ifindex, A("192.168.1.1"), 24) == 0
     return net
 
 
@@ -333,16 +317,7 @@ def test_rtnetlink_route_messages(host):
 
 
 def test_lookup_is_per_net():
-    boot()
-    sim = Sim()
-    a, b = sim.new_net("a"), sim.new_net("b")
-    from kstack.drivers.net.veth import veth_newlink
-    from kstack.net.ipv4.devinet import inet_rtm_newaddr
-    ea, eb = veth_newlink(a, "eth0", b, "eth0")
-    dev_open(ea)
-    dev_open(eb)
-    inet_rtm_newaddr(a, ea.ifindex, A("10.0.0.1"), 24)
-    inet_rtm_newaddr(b, eb.ifindex, A("10.0.0.2"), 24)
+    sim, a, b, ea, eb = two_hosts()
     add(a, "0.0.0.0", 0, fc_gw4=A("10.0.0.2"))
     assert lookup(a, "8.8.8.8")[0] == 0 and lookup(b, "8.8.8.8")[0] == -ENETUNREACH
     assert lookup(b, "10.0.0.2")[1].type == RTN_LOCAL and lookup(a, "10.0.0.2")[1].type == RTN_UNICAST

@@ -14,19 +14,12 @@ from kstack.net.ipv4.ip_input import IPSKB_FORWARDED, InetSkbParm
 from kstack.net.netfilter.core import NF_DROP, NF_INET_FORWARD, NFPROTO_IPV4, NfHookOps, nf_register_net_hook
 from kstack.wire.checksum import ip_fast_csum
 from kstack.wire.iphdr import IpHdr
-
-
-def _boot():
-    from kstack import init
-    init.start_kernel()
-    from kstack.net.ipv4.ip_output import ip_init
-    ip_init()
+from tests.lib.hosts import ip_net
 
 
 @pytest.fixture
 def net():
-    _boot()
-    return net_create(name="fwd")
+    return ip_net("fwd")
 
 
 class FwdRt(DstEntry):

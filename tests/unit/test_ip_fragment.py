@@ -9,28 +9,20 @@ from kstack.core.dropreason import SkbDropReason
 from kstack.core.errno import E2BIG, EINVAL, ENOMEM
 from kstack.core.skbuff import SkBuff
 from kstack.core.sysctl import sysctl_set
-from kstack.init import net_create
 from kstack.net.ipv4.ip_fragment import INET_FRAG_FIRST_IN, ip_defrag
 from kstack.net.ipv4.ip_input import IPSKB_FRAG_PMTU, InetSkbParm
 from kstack.wire.checksum import ip_fast_csum
 from kstack.wire.iphdr import IpHdr
+from tests.lib.hosts import ip_net
 
 SRC = 0x0A000001
 DST = 0x0A000002
 EINPROGRESS = 115
 
 
-def _boot():
-    from kstack import init
-    init.start_kernel()
-    from kstack.net.ipv4.ip_output import ip_init
-    ip_init()
-
-
 @pytest.fixture
 def net():
-    _boot()
-    return net_create(name="frag")
+    return ip_net("frag")
 
 
 def frag(net, ident, offset, payload, mf, proto=17, tos=0, df=False, saddr=SRC, daddr=DST):

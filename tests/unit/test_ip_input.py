@@ -10,30 +10,22 @@ from kstack.core.dropreason import SkbDropReason
 from kstack.core.dst import DstEntry
 from kstack.core.netdevice import NET_RX_DROP
 from kstack.core.skbuff import (CHECKSUM_UNNECESSARY, PACKET_OTHERHOST, SkBuff, skb_from_bytes)
-from kstack.init import net_create
 from kstack.net.ipv4.ip_input import (InetSkbParm, ip_local_deliver, ip_rcv, ip_rcv_core,
                                       __ip_options_compile, IpOptions)
 from kstack.net.ipv4.protocol import NetProtocol, inet_add_protocol, inet_del_protocol, inet_protos
 from kstack.net.netfilter.core import (NF_DROP, NF_INET_LOCAL_IN, NF_INET_PRE_ROUTING, NFPROTO_IPV4,
                                        NfHookOps, nf_register_net_hook)
 from kstack.wire.iphdr import IpHdr
+from tests.lib.hosts import ip_net
 
 SRC = 0x0A000001
 DST = 0x0A000002
 TESTPROTO = 253       # RFC 3692 experimentation
 
 
-def _boot():
-    from kstack import init
-    init.start_kernel()
-    from kstack.net.ipv4.ip_output import ip_init
-    ip_init()
-
-
 @pytest.fixture
 def net():
-    _boot()
-    return net_create(name="ipin")
+    return ip_net("ipin")
 
 
 class LocalRt(DstEntry):

@@ -21,22 +21,15 @@ from kstack.net.ipv4.ip_output import (IP_PMTUDISC_DO, IP_PMTUDISC_DONT, IP_PMTU
 from kstack.net.netfilter.core import NF_DROP, NF_INET_LOCAL_OUT, NFPROTO_IPV4, NfHookOps, nf_register_net_hook
 from kstack.wire.checksum import ip_fast_csum
 from kstack.wire.iphdr import IpHdr
+from tests.lib.hosts import ip_net
 
 SRC = 0x0A000001
 DST = 0x0A000002
 
 
-def _boot():
-    from kstack import init
-    init.start_kernel()
-    from kstack.net.ipv4.ip_output import ip_init
-    ip_init()
-
-
 @pytest.fixture
 def net():
-    _boot()
-    return net_create(name="ipout")
+    return ip_net("ipout")
 
 
 class Rt(DstEntry):

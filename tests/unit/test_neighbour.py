@@ -5,7 +5,7 @@ import errno
 
 import pytest
 
-from kstack.core.dev import dev_add_pack, dev_close, dev_open
+from kstack.core.dev import dev_add_pack, dev_close
 from kstack.core.dropreason import SkbDropReason
 from kstack.core.neighbour import (NLM_F_CREATE, NLM_F_REPLACE, NUD_DELAY, NUD_FAILED,
                                    NUD_INCOMPLETE, NUD_NOARP, NUD_PERMANENT, NUD_PROBE,
@@ -17,15 +17,9 @@ from kstack.core.skbuff import alloc_skb, skb_put
 from kstack.core.sysctl import sysctl_get, sysctl_set
 from kstack.sim import Sim
 from kstack.wire.inet import in_aton as A
+from tests.lib.hosts import boot, two_hosts
 
 ARP = 0x0806
-
-
-def boot():
-    from kstack.init import start_kernel
-    start_kernel()
-    from kstack.net.ipv4.route import ip_rt_init
-    ip_rt_init()
 
 
 class Tap:
@@ -53,16 +47,7 @@ class Tap:
 @pytest.fixture
 def pair():
     """a (10.0.0.1) <-veth-> b (10.0.0.2), taps on both."""
-    boot()
-    from kstack.drivers.net.veth import veth_newlink
-    from kstack.net.ipv4.devinet import inet_rtm_newaddr
-    sim = Sim()
-    a, b = sim.new_net("a"), sim.new_net("b")
-    ea, eb = veth_newlink(a, "eth0", b, "eth0")
-    dev_open(ea)
-    dev_open(eb)
-    inet_rtm_newaddr(a, ea.ifindex, A("10.0.0.1"), 24)
-    inet_rtm_newaddr(b, eb.ifindex, A("10.0.0.2"), 24)
+    sim, a, b, ea, eb = two_hosts()
     sim.settle()
     a.tap, b.tap = Tap(a), Tap(b)
     return sim, a, b, ea, eb

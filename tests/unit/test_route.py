@@ -11,13 +11,7 @@ from kstack.core.skbuff import alloc_skb, skb_put
 from kstack.core.sysctl import sysctl_get, sysctl_set
 from kstack.sim import Sim
 from kstack.wire.inet import in_aton as A
-
-
-def boot():
-    from kstack.init import start_kernel
-    start_kernel()
-    from kstack.net.ipv4.route import ip_rt_init
-    ip_rt_init()
+from tests.lib.hosts import boot
 
 
 @pytest.fixture

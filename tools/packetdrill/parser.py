@@ -520,8 +520,22 @@ Node = Union[Int, Symbol, BinOr, EllipsisArg, List, Struct, String, Null, Call]
 TCP_FLAG_CHARS = "FSRP.UEWA"  # packetdrill's print order (tcpdump order)
 
 
+class _PacketLine:
+    """What every packet line has: ``direction`` '<' (injected) or '>' (expected)."""
+
+    direction: str
+
+    @property
+    def inbound(self) -> bool:
+        return self.direction == "<"
+
+    @property
+    def outbound(self) -> bool:
+        return self.direction == ">"
+
+
 @dataclass
-class PacketEvent:
+class PacketEvent(_PacketLine):
     """A TCP packet line: ``< S. 0:0(0) ack 1 win 5792 <mss 1460,...>``.
 
     ``flags`` is the string as written ('-' means no flags; see ``flag_set``).
@@ -553,17 +567,9 @@ class PacketEvent:
     def flag_set(self) -> frozenset:
         return frozenset() if self.flags == "-" else frozenset(self.flags)
 
-    @property
-    def inbound(self) -> bool:
-        return self.direction == "<"
-
-    @property
-    def outbound(self) -> bool:
-        return self.direction == ">"
-
 
 @dataclass
-class IcmpPacket:
+class IcmpPacket(_PacketLine):
     """``< icmp unreachable frag_needed mtu 1200 [1:1461(1460)]``.
 
     ``echoed_protocol`` is 'tcp' for ``[seq:end(len)]`` (then ``echoed_seq``,
@@ -584,17 +590,9 @@ class IcmpPacket:
 
     protocol = "icmp"
 
-    @property
-    def inbound(self) -> bool:
-        return self.direction == "<"
-
-    @property
-    def outbound(self) -> bool:
-        return self.direction == ">"
-
 
 @dataclass
-class UdpPacket:
+class UdpPacket(_PacketLine):
     """``< udp (100)`` (not used by the reference scripts)."""
 
     direction: str
@@ -603,14 +601,6 @@ class UdpPacket:
     ports: Optional[tuple] = None
 
     protocol = "udp"
-
-    @property
-    def inbound(self) -> bool:
-        return self.direction == "<"
-
-    @property
-    def outbound(self) -> bool:
-        return self.direction == ">"
 
 
 @dataclass

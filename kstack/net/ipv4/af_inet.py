@@ -247,6 +247,13 @@ def __inet_bind(sk, addr: SockaddrIn, sock=None, no_cap_check: bool = False) -> 
         if err:
             sk.inet_saddr = sk.inet_rcv_saddr = 0
             return -EADDRINUSE if err > 0 else err
+    inet_bind_finish(sk, snum)
+    return 0
+
+
+def inet_bind_finish(sk, snum: int) -> None:
+    """The tail __inet_bind and ping_bind share: lock what the user chose, take the
+    port as the source port, forget any peer and cached route."""
     if sk.inet_rcv_saddr:
         sk.sk_userlocks |= SOCK_BINDADDR_LOCK
     if snum:
@@ -255,7 +262,6 @@ def __inet_bind(sk, addr: SockaddrIn, sock=None, no_cap_check: bool = False) -> 
     sk.inet_daddr = 0
     sk.inet_dport = 0
     sk_dst_reset(sk)
-    return 0
 
 
 def inet_autobind(sk) -> int:

@@ -41,6 +41,10 @@ from ...core.errno import (ECONNREFUSED, EHOSTDOWN, EHOSTUNREACH, EMSGSIZE, ENET
 from ...core.netdevice import IFF_LOOPBACK, NET_RX_DROP, NET_RX_SUCCESS
 from ...core.skbuff import CHECKSUM_UNNECESSARY, PACKET_HOST, consume_skb, kfree_skb
 from ...wire.checksum import csum_fold, csum_partial
+from ...wire.icmphdr import (ICMP_ADDRESS, ICMP_ADDRESSREPLY, ICMP_DEST_UNREACH, ICMP_ECHO,
+                            ICMP_ECHOREPLY, ICMP_EXC_FRAGTIME, ICMP_FRAG_NEEDED, ICMP_PARAMETERPROB,
+                            ICMP_REDIRECT, ICMP_SOURCE_QUENCH, ICMP_TIME_EXCEEDED, ICMP_TIMESTAMP,
+                            ICMP_TIMESTAMPREPLY, NR_ICMP_TYPES, NR_ICMP_UNREACH)
 from .inetpeer import HZ, inet_getpeer_v4, inet_peer_xrlim_allow, jiffies
 from .ip_input import RTCF_BROADCAST, RTCF_LOCAL, RTCF_MULTICAST, RTN_BROADCAST
 from .ip_output import (IP_PMTUDISC_DONT, IpcmCookie, __ip_make_skb, _check_size, dst_mtu, flowi4,
@@ -49,33 +53,9 @@ from .protocol import NetProtocol, inet_protos
 
 from ...core.errno import ENONET
 
-# include/uapi/linux/icmp.h
-ICMP_ECHOREPLY = 0
-ICMP_DEST_UNREACH = 3
-ICMP_SOURCE_QUENCH = 4
-ICMP_REDIRECT = 5
-ICMP_ECHO = 8
-ICMP_TIME_EXCEEDED = 11
-ICMP_PARAMETERPROB = 12
-ICMP_TIMESTAMP = 13
-ICMP_TIMESTAMPREPLY = 14
-ICMP_INFO_REQUEST = 15
-ICMP_INFO_REPLY = 16
-ICMP_ADDRESS = 17
-ICMP_ADDRESSREPLY = 18
-NR_ICMP_TYPES = 18
+# include/uapi/linux/icmp.h (RFC 8335), not in wire.icmphdr
 ICMP_EXT_ECHO = 42
 ICMP_EXT_ECHOREPLY = 43
-
-ICMP_NET_UNREACH = 0
-ICMP_HOST_UNREACH = 1
-ICMP_PROT_UNREACH = 2
-ICMP_PORT_UNREACH = 3
-ICMP_FRAG_NEEDED = 4
-ICMP_SR_FAILED = 5
-NR_ICMP_UNREACH = 15
-ICMP_EXC_TTL = 0
-ICMP_EXC_FRAGTIME = 1
 
 IPPROTO_ICMP = 1
 IPTOS_PREC_INTERNETCONTROL = 0xC0

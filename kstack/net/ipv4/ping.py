@@ -13,30 +13,19 @@ hands echo replies to ping_rcv, which finds the socket by id (and bound address)
 and queues a clone; recvfrom returns the ICMP message without the IP header.
 ICMP errors about our echoes arrive through ping_err.
 """
-from ...core.datagram import __skb_recv_datagram
 from ...core.dropreason import SkbDropReason
 from ...core.errno import (EACCES, EADDRINUSE, EADDRNOTAVAIL, EAFNOSUPPORT, EDESTADDRREQ,
                            EHOSTUNREACH, EINVAL, EMSGSIZE, ENETUNREACH, ENOBUFS, EOPNOTSUPP,
-                           EPROTO)
-from ...core.skbuff import consume_skb, kfree_skb, skb_clone
+                           EPROTO, EREMOTEIO)
+from ...core.skbuff import kfree_skb, skb_clone
 from ...core.sock import (AF_INET, AF_UNSPEC, IP_PMTUDISC_DONT, MSG_CONFIRM, MSG_DONTROUTE,
-                          MSG_ERRQUEUE, MSG_MORE, MSG_OOB, MSG_PEEK, MSG_PROBE, MSG_TRUNC,
-                          SEND_SHUTDOWN, SOCK_BINDADDR_LOCK, SOCK_BINDPORT_LOCK, SOCK_BROADCAST,
+                          MSG_MORE, MSG_OOB, MSG_PROBE, SEND_SHUTDOWN, SOCK_BROADCAST,
                           SOCK_LOCALROUTE, TCP_ESTABLISHED, InetSock, Proto, SockaddrIn,
-                          sk_common_release, sk_dst_reset, sock_flag)
-from ...core.wait import Blocked
+                          sk_common_release, sock_flag)
+from ...wire.icmphdr import (ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_FRAG_NEEDED, ICMP_PARAMETERPROB,
+                             ICMP_REDIRECT, ICMP_SOURCE_QUENCH, NR_ICMP_UNREACH)
 
 IPPROTO_ICMP = 1
-ICMP_ECHOREPLY = 0
-ICMP_DEST_UNREACH = 3
-ICMP_SOURCE_QUENCH = 4
-ICMP_REDIRECT = 5
-ICMP_ECHO = 8
-ICMP_TIME_EXCEEDED = 11
-ICMP_PARAMETERPROB = 12
-ICMP_FRAG_NEEDED = 4
-NR_ICMP_UNREACH = 15
-from ...core.errno import EREMOTEIO
 RTCF_BROADCAST = 0x10000000
 RT_SCOPE_LINK = 253
 RTN_LOCAL = 2
@@ -142,14 +131,8 @@ def ping_bind(sk, addr: SockaddrIn) -> int:
     if ping_get_port(sk, snum):
         return -EADDRINUSE
     sk.inet_rcv_saddr = sk.inet_saddr = addr.sin_addr
-    if sk.inet_rcv_saddr:
-        sk.sk_userlocks |= SOCK_BINDADDR_LOCK
-    if snum:
-        sk.sk_userlocks |= SOCK_BINDPORT_LOCK
-    sk.inet_sport = sk.inet_num
-    sk.inet_daddr = 0
-    sk.inet_dport = 0
-    sk_dst_reset(sk)
+    from .af_inet import inet_bind_finish
+    inet_bind_finish(sk, snum)
     return 0
 
 
@@ -199,33 +182,9 @@ def ping_queue_rcv_skb(sk, skb) -> int:
 
 
 def ping_recvmsg(sk, msg, length: int, flags: int):
-    if flags & MSG_OOB:
-        return -EOPNOTSUPP
-    if flags & MSG_ERRQUEUE:
-        from .ip_sockglue import ip_recv_error
-        return ip_recv_error(sk, msg, length)
-    skb = __skb_recv_datagram(sk, sk.sk_receive_queue, flags,
-                              lambda: ping_recvmsg(sk, msg, length, flags))
-    if type(skb) is int or type(skb) is Blocked:
-        return skb
-    total = skb.tail - skb.data
-    copied = total
-    if copied > length:
-        msg.msg_flags |= MSG_TRUNC
-        copied = length
-    msg.msg_iter += skb.head[skb.data:skb.data + copied]
-    from .udp import sock_recv_cmsgs
-    sock_recv_cmsgs(msg, sk, skb)
-    nh = skb.network_header
-    msg.msg_name = SockaddrIn(AF_INET, int.from_bytes(skb.head[nh + 12:nh + 16], "big"), 0)
-    if sk.cmsg_flags:
-        from .ip_sockglue import ip_cmsg_recv
-        ip_cmsg_recv(msg, skb, sk)
-    if flags & MSG_TRUNC:
-        copied = total
-    if not flags & MSG_PEEK:
-        consume_skb(skb)
-    return copied
+    from .raw import ip_datagram_recvmsg
+    return ip_datagram_recvmsg(sk, msg, length, flags,
+                               lambda: ping_recvmsg(sk, msg, length, flags))
 
 
 # --- send -----------------------------------------------------------------------------------------
@@ -422,14 +381,8 @@ def ping_net_init(net) -> None:
     ping_table(net)
 
 
-_ping_inited = False
-
-
 def ping_init() -> None:
-    """ping_init: the identifier table, one per Net here."""
-    global _ping_inited
-    if _ping_inited:
-        return
-    _ping_inited = True
+    """ping_init: the identifier table, one per Net here. Idempotent: register_pernet_subsys
+    ignores a name it already has."""
     from ...core.net_namespace import PernetOperations, register_pernet_subsys
     register_pernet_subsys(PernetOperations("ping", ping_net_init))

@@ -23,8 +23,8 @@ from ...core.errno import (EACCES, EADDRNOTAVAIL, EAFNOSUPPORT, EDESTADDRREQ, EH
                            EMSGSIZE, ENETUNREACH, ENOBUFS, ENOMEM, ENOPROTOOPT, EOPNOTSUPP, EPROTO)
 from ...core.skbuff import SkBuff, consume_skb, kfree_skb, skb_clone, skb_queue_tail
 from ...core.sock import (AF_INET, AF_UNSPEC, ENOIOCTLCMD, IP_PMTUDISC_DONT, MSG_CONFIRM,
-                          MSG_DONTROUTE, MSG_ERRQUEUE, MSG_MORE, MSG_OOB, MSG_PROBE, MSG_TRUNC,
-                          SOCK_BROADCAST, SOCK_DEAD, SOCK_LOCALROUTE, SOL_RAW, TCP_CLOSE,
+                          MSG_DONTROUTE, MSG_ERRQUEUE, MSG_MORE, MSG_OOB, MSG_PEEK, MSG_PROBE,
+                          MSG_TRUNC, SOCK_BROADCAST, SOCK_DEAD, SOCK_LOCALROUTE, SOL_RAW, TCP_CLOSE,
                           TCP_ESTABLISHED, InetSock, Proto, SockaddrIn, sk_common_release,
                           sk_dst_reset, skb_set_owner_r, sock_flag, put_int)
 from ...core.wait import Blocked
@@ -151,13 +151,21 @@ def sock_queue_rcv_skb(sk, skb) -> int:
 
 def raw_recvmsg(sk, msg, length: int, flags: int):
     """The next packet, IP header first; the sender's address with port 0."""
+    return ip_datagram_recvmsg(sk, msg, length, flags,
+                               lambda: raw_recvmsg(sk, msg, length, flags))
+
+
+def ip_datagram_recvmsg(sk, msg, length: int, flags: int, retry):
+    """The body raw_recvmsg and ping_recvmsg share (the kernel writes it out in each): take
+    the next skb, copy its data out (skb_copy_datagram_msg, MSG_TRUNC when cut),
+    sock_recv_cmsgs, the sender's address with port 0, ip_cmsg_recv; ``retry`` is the
+    caller's recvmsg, called when a blocked reader is woken."""
     if flags & MSG_OOB:
         return -EOPNOTSUPP
     if flags & MSG_ERRQUEUE:
         from .ip_sockglue import ip_recv_error
         return ip_recv_error(sk, msg, length)
-    skb = __skb_recv_datagram(sk, sk.sk_receive_queue, flags,
-                              lambda: raw_recvmsg(sk, msg, length, flags))
+    skb = __skb_recv_datagram(sk, sk.sk_receive_queue, flags, retry)
     if type(skb) is int or type(skb) is Blocked:
         return skb
     total = skb.tail - skb.data
@@ -175,7 +183,7 @@ def raw_recvmsg(sk, msg, length: int, flags: int):
         ip_cmsg_recv(msg, skb, sk)
     if flags & MSG_TRUNC:
         copied = total
-    if not flags & 0x2:     # MSG_PEEK leaves it queued
+    if not flags & MSG_PEEK:
         consume_skb(skb)
     return copied
 
@@ -482,14 +490,8 @@ def raw_net_init(net) -> None:
     raw_table(net)
 
 
-_raw_inited = False
-
-
 def raw_init() -> None:
-    """raw_init: the raw socket table, one per Net here."""
-    global _raw_inited
-    if _raw_inited:
-        return
-    _raw_inited = True
+    """raw_init: the raw socket table, one per Net here. Idempotent: register_pernet_subsys
+    ignores a name it already has."""
     from ...core.net_namespace import PernetOperations, register_pernet_subsys
     register_pernet_subsys(PernetOperations("raw", raw_net_init))

@@ -959,15 +959,9 @@ def udp4_net_init(net) -> None:
     udp_table(net)
 
 
-_udp_inited = False
-
-
 def udp_init() -> None:
-    """udp_init: the per-Net port tables."""
-    global _udp_inited
-    if _udp_inited:
-        return
-    _udp_inited = True
+    """udp_init: the per-Net port tables. Idempotent: register_pernet_subsys
+    ignores a name it already has."""
     from ...core.net_namespace import PernetOperations, register_pernet_subsys
     register_pernet_subsys(PernetOperations("udp", udp4_net_init))
 
