@@ -14,7 +14,6 @@ that group/others can write is refused. SIGTERM/SIGINT stop the loop, and the
 endpoints are removed.
 """
 import argparse
-import errno
 import os
 import select
 import signal
@@ -93,6 +92,7 @@ class Kstackd:
         self.stopping = False
         self.ready = []             # callables to run after the next softirq round
         self.sockfs = SockFS(self)
+        self.sockfs.files()         # import the socket layer now, not in the first call
         self.sessions = SessionServer(self)
         self.syscalls = SyscallServer(self)
         self.control = ControlServer(self)
@@ -134,8 +134,9 @@ class Kstackd:
         self.stopping = True
 
     def run(self) -> None:
-        """zmq_poll over the two ROUTERs and the epoll fd (every other fd lives in the
-        epoll set, so a thousand sockets cost nothing per wake-up)."""
+        """One epoll set holds every fd: the sockets' data fds, the session
+        connections, the signal pipe and the three ROUTER/XPUB sockets' ZMQ_FDs,
+        so a wake-up costs one epoll_wait however many sockets there are."""
         import zmq
         net = self.net
         clock = self.clock
@@ -143,56 +144,51 @@ class Kstackd:
         handlers = self.handlers
         syscalls = self.syscalls
         control = self.control
-        sockfs = self.sockfs
-        stats = self.stats
-        poller = zmq.Poller()
-        poller.register(syscalls.sock, zmq.POLLIN)
-        poller.register(control.sock, zmq.POLLIN)
         capture = self.capture
-        poller.register(capture.sock, zmq.POLLIN)
-        xsock = capture.sock
-        epfd = self.epoll.fileno()
-        poller.register(epfd, zmq.POLLIN)
-        zpoll = poller.poll
-        ssock = syscalls.sock
-        csock = control.sock
+        sockfs = self.sockfs
+        by_dfd = sockfs.by_dfd
+        on_fd = sockfs.on_fd
+        softnet = net.softnet_data
+        stats = self.stats
+        EVENTS, POLLIN = zmq.EVENTS, zmq.POLLIN
+        servers = (syscalls, control, capture)
+        for srv in servers:
+            # ZMQ_FD says "look at ZMQ_EVENTS": the server's process() does.
+            self.register(srv.sock.getsockopt(zmq.FD), select.EPOLLIN,
+                          lambda ev, srv=srv: setattr(srv, "more", True))
         while not self.stopping:
             # How long may we sleep? Not at all if work is queued.
-            if syscalls.more or control.more or self.ready or sockfs.dirty \
-                    or net.softnet_data.pending:
+            if syscalls.more or control.more or capture.more or self.ready \
+                    or sockfs.dirty or softnet.pending:
+                timeout = 0
+            elif capture.pt is not None and capture.sock.getsockopt(EVENTS) & POLLIN:
+                # Sending may take an incoming message's edge off a ZMQ_FD, so
+                # after sends ask ZMQ_EVENTS (flush_replies does for the syscall
+                # socket, control.process for its own; captured frames here).
+                capture.more = True
                 timeout = 0
             else:
                 nxt = net.next_event()
-                if nxt is None:
-                    timeout = None
-                else:
-                    timeout = max(0.0, (nxt - clock.now()) * 1000.0)
+                timeout = -1 if nxt is None else max(0.0, nxt - clock.now())
             try:
-                zev = zpoll(timeout)
-            except zmq.ZMQError as e:
-                if e.errno == errno.EINTR:
-                    continue
-                raise
+                events = epoll_poll(timeout)
             except InterruptedError:
                 continue
             stats["loops"] += 1
-            for obj, _ in zev:
-                if obj is ssock:
-                    syscalls.more = True
-                elif obj is csock:
-                    control.more = True
-                elif obj is xsock:
-                    capture.more = True
-                    capture.process()
-                else:
-                    for fd, ev in epoll_poll(0):
+            for fd, ev in events:
+                sf = by_dfd.get(fd)
+                try:
+                    if sf is not None:
+                        on_fd(sf, ev)
+                    else:
                         h = handlers.get(fd)
                         if h is not None:
-                            try:
-                                h(ev)
-                            except Exception as e:
-                                self.oops(e, "event")
+                            h(ev)
+                except Exception as e:
+                    self.oops(e, "event")
             try:
+                if capture.more:
+                    capture.process()
                 syscalls.process(self.SYSCALL_BATCH)
                 control.process(64)
             except Exception as e:
@@ -209,6 +205,7 @@ class Kstackd:
     def tick(self) -> None:
         """Softirqs, timers, data pump and woken calls until quiet; then the replies."""
         net = self.net
+        softnet = net.softnet_data
         sockfs = self.sockfs
         for _ in range(64):
             try:
@@ -217,7 +214,6 @@ class Kstackd:
                     net.do_softirq()
             except Exception as e:
                 self.oops(e, "softirq")
-            busy = False
             # Parked calls first: a blocking connect takes its own sk_err
             # (ECONNREFUSED) before the data pump would.
             if self.ready:
@@ -227,11 +223,11 @@ class Kstackd:
                         fn()
                     except Exception as e:
                         self.oops(e, "retry")
-                busy = True
             if sockfs.dirty:
                 sockfs.flush()
-                busy = True
-            if not busy and not net.softnet_data.pending:
+            # What the pump and the calls did (an ACK sent, a socket woken) goes
+            # round again at once, not after the next epoll_wait.
+            if not (softnet.pending or self.ready or sockfs.dirty):
                 break
         self.syscalls.flush_replies()
 
@@ -283,7 +279,17 @@ def main(argv=None) -> int:
         signal.signal(signal.SIGINT, d.stop)
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
         print(f"kstackd: {d.net.name} ready in {rundir} (pid {os.getpid()})", file=sys.stderr, flush=True)
-        d.run()
+        prof_out = os.environ.get("KSTACKD_PROFILE")
+        if prof_out:
+            # cProfile of the whole loop, written when the daemon stops (pstats format)
+            import cProfile
+            prof = cProfile.Profile()
+            try:
+                prof.runcall(d.run)
+            finally:
+                prof.dump_stats(prof_out)
+        else:
+            d.run()
     except Exception as e:  # startup failure (bad config...)
         if d is None:
             print(f"kstackd: {e}", file=sys.stderr)

@@ -32,7 +32,7 @@ from types import FunctionType as _FunctionType
 
 from msgpack import packb as _packb
 
-from kstack.server.proto import DGRAM_F_ADDR, DGRAM_HDR, DGRAM_HLEN, PAIR_SNDBUF
+from kstack.server.proto import CLIENT_SNDBUF, DGRAM_F_ADDR, DGRAM_HDR, DGRAM_HLEN, PAIR_SNDBUF
 
 from . import _syscall
 from ._syscall import oserror as _oserror
@@ -193,7 +193,7 @@ class socket(_std.socket):
         a, b = _socket.socketpair(AF_UNIX, kind)
         quick = (base, proto) in _QUICK
         try:
-            a.setsockopt(SOL_SOCKET, SO_SNDBUF, PAIR_SNDBUF)
+            a.setsockopt(SOL_SOCKET, SO_SNDBUF, CLIENT_SNDBUF if kind == SOCK_STREAM else PAIR_SNDBUF)
             fd = a.fileno()
             ino = _fstat(fd).st_ino
             if quick:
@@ -477,7 +477,7 @@ class socket(_std.socket):
                 raise _oserror(_errno.EINVAL)
             a, b = _socket.socketpair(AF_UNIX, SOCK_STREAM)
             try:
-                a.setsockopt(SOL_SOCKET, SO_SNDBUF, PAIR_SNDBUF)
+                a.setsockopt(SOL_SOCKET, SO_SNDBUF, CLIENT_SNDBUF)
                 nfd = a.fileno()
                 ino = _fstat(nfd).st_ino
                 sess.send_fds(nfd, [b.fileno(), nfd])
@@ -535,7 +535,7 @@ class socket(_std.socket):
                 and not self._k.dgram:        # a datagram must always fit the pair
             # what the fd holds before the daemon takes it follows SO_SNDBUF
             _socket.socket.setsockopt(self, SOL_SOCKET, SO_SNDBUF,
-                                      max(4608, min(PAIR_SNDBUF, value)))
+                                      max(4608, min(CLIENT_SNDBUF, value)))
 
     def getsockopt(self, level, optname, buflen=None):
         if self._k is None:

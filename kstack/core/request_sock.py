@@ -16,6 +16,15 @@ TCP_NEW_SYN_RECV = 12
 
 class RequestSock:
     """struct request_sock + inet_request_sock + tcp_request_sock."""
+    __slots__ = (
+        "rsk_listener", "sk_net", "sk_state", "sk_family", "sk_bound_dev_if", "sk", "num_retrans",
+        "num_timeout", "rsk_timer", "rsk_rcv_wnd", "rsk_window_clamp", "ts_recent", "mss",
+        "ir_loc_addr", "ir_rmt_addr", "ir_num", "ir_rmt_port", "ir_iif", "ir_mark", "snd_wscale",
+        "rcv_wscale", "tstamp_ok", "sack_ok", "wscale_ok", "ecn_ok", "acked", "ireq_opt",
+        "rcv_isn", "snt_isn", "ts_off", "snt_tsval_first", "snt_tsval_last", "last_oow_ack_time",
+        "rcv_nxt", "syn_tos", "snt_synack", "req_usec_ts", "syncookie", "tfo_listener", "req_dst",
+        "sk_hashed_key", "__dict__",   # anything else still works
+    )
 
     def __init__(self, listener):
         self.rsk_listener = listener
@@ -90,11 +99,15 @@ def tcp_rsk(req):
 
 
 class RequestSockQueue:
-    """struct request_sock_queue: the accept queue (children) and SYN-queue counters."""
+    """struct request_sock_queue: the accept queue (children) and SYN-queue counters.
+    Every connection socket has one; only a listener's (inet_csk_listen_start makes a fresh
+    one) needs the queues, so the others get empty tuples and no storage."""
+    __slots__ = ("rskq_accept", "syn_queue", "qlen", "young", "rskq_defer_accept")
 
-    def __init__(self):
-        self.rskq_accept = deque()    # requests whose child is ready for accept()
-        self.syn_queue = []           # request socks in NEW_SYN_RECV (kstack keeps a list)
+    def __init__(self, listening: bool = True):
+        # requests whose child is ready for accept(); request socks in NEW_SYN_RECV
+        self.rskq_accept = deque() if listening else ()
+        self.syn_queue = [] if listening else ()
         self.qlen = 0
         self.young = 0
         self.rskq_defer_accept = 0

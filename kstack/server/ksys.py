@@ -1,96 +1,46 @@
 """The daemon's view of the in-process socket layer (kstack/net/socket.py, kstack/fs).
 
 The syscall server and the data pump call the stack only through these
-names, so the entry points' module lives in one place: the kernel's
+names, so the entry points' module is named in one place: the kernel's
 ``__sys_*`` functions over a FilesStruct (kstack/fs/file.py). The daemon keeps
 one FilesStruct (``kfiles``) holding every socket it serves; a client
 session's own table maps the client's real fd numbers to those files.
 """
-import importlib
+from ..core.sock import SockaddrIn as _SockaddrIn
+from ..fs import file as _f
+from ..net import socket as _m
 
-_m = None
-_f = None
+# The entry points themselves (bound once: the data pump calls them per chunk).
+sys_socket = _m.__sys_socket
+sys_bind = _m.__sys_bind
+sys_connect = _m.__sys_connect
+sys_listen = _m.__sys_listen
+sys_accept4 = _m.__sys_accept4
+sys_sendto = _m.__sys_sendto           # (files, fd, data, flags, addr)
+sys_recvfrom = _m.__sys_recvfrom       # (files, fd, size, flags)
+sys_shutdown = _m.__sys_shutdown
+sys_getsockname = _m.__sys_getsockname
+sys_getpeername = _m.__sys_getpeername
+sys_setsockopt = _m.__sys_setsockopt
+sys_close = _m.sys_close
+sys_ioctl = _m.sys_ioctl
+sys_fcntl = _m.sys_fcntl
+sock_poll = _m.sock_poll               # (file) -> the socket's EPOLL mask
+fget = _f.fget                         # (files, fd) -> the struct file or None
 
 
 def load():
-    """Import the socket layer (lazily: the daemon starts without it in bring-up)."""
-    global _m, _f
-    if _m is None:
-        _m = importlib.import_module("kstack.net.socket")
-        _f = importlib.import_module("kstack.fs.file")
+    """The socket layer's module (kstack/net/socket.py)."""
     return _m
 
 
 def files_struct(net):
     """The daemon's own table: every socket it serves, at daemon-chosen numbers."""
-    load()
     return _f.FilesStruct(first_fd=0, max_fds=1 << 24, net=net)
 
 
-def sys_socket(files, family, type_, proto):
-    return getattr(load(), "__sys_socket")(files, family, type_, proto)
-
-
-def sys_bind(files, fd, addr):
-    return getattr(load(), "__sys_bind")(files, fd, addr)
-
-
-def sys_connect(files, fd, addr):
-    return getattr(load(), "__sys_connect")(files, fd, addr)
-
-
-def sys_listen(files, fd, backlog):
-    return getattr(load(), "__sys_listen")(files, fd, backlog)
-
-
-def sys_accept4(files, fd, flags):
-    return getattr(load(), "__sys_accept4")(files, fd, flags)
-
-
-def sys_sendto(files, fd, data, flags, addr):
-    return getattr(load(), "__sys_sendto")(files, fd, data, flags, addr)
-
-
-def sys_recvfrom(files, fd, size, flags):
-    return getattr(load(), "__sys_recvfrom")(files, fd, size, flags)
-
-
-def sys_shutdown(files, fd, how):
-    return getattr(load(), "__sys_shutdown")(files, fd, how)
-
-
-def sys_getsockname(files, fd):
-    return getattr(load(), "__sys_getsockname")(files, fd)
-
-
-def sys_getpeername(files, fd):
-    return getattr(load(), "__sys_getpeername")(files, fd)
-
-
-def sys_setsockopt(files, fd, level, opt, value):
-    return getattr(load(), "__sys_setsockopt")(files, fd, level, opt, value)
-
-
 def sys_getsockopt(files, fd, level, opt, buflen):
-    return getattr(load(), "__sys_getsockopt")(files, fd, level, opt, buflen or 0)
-
-
-def sys_close(files, fd):
-    return load().sys_close(files, fd)
-
-
-def sys_ioctl(files, fd, cmd, arg):
-    return load().sys_ioctl(files, fd, cmd, arg)
-
-
-def sys_fcntl(files, fd, cmd, arg):
-    return load().sys_fcntl(files, fd, cmd, arg)
-
-
-def fget(files, fd):
-    """The struct file at fd, or None."""
-    load()
-    return _f.fget(files, fd)
+    return _m.__sys_getsockopt(files, fd, level, opt, buflen or 0)
 
 
 def file_sock(file):
@@ -102,11 +52,6 @@ def file_sock(file):
 def file_wq(file):
     """The socket's wait queue (struct socket.wq; sk.sk_wq points to it)."""
     return file.private_data.wq
-
-
-def sock_poll(file) -> int:
-    load()
-    return _m.sock_poll(file)
 
 
 def set_nonblock(file, nonblock: bool) -> None:
@@ -130,6 +75,3 @@ def set_nospace(file) -> None:
 def sockaddr_in(addr: int, port: int):
     """struct sockaddr_in for the __sys_* entry points (they take it as the kernel does)."""
     return _SockaddrIn(2, addr, port)
-
-
-from ..core.sock import SockaddrIn as _SockaddrIn  # noqa: E402

@@ -29,9 +29,16 @@ DGRAM_HLEN = DGRAM_HDR.size
 DGRAM_F_ADDR = 1
 TAG = struct.Struct("!i")
 
-# Size of each end's SO_SNDBUF on the socket pair: small, so that what sits in
-# the fd stays a small part of what SO_SNDBUF/SO_RCVBUF account.
+# SO_SNDBUF of the daemon's end of a socket pair (what the daemon writes, the
+# client reads; and both ends of a datagram pair): small, since what sits in
+# the fd unread is not counted in the receive window TCP advertises.
 PAIR_SNDBUF = 65536
+# SO_SNDBUF of the client's end of a stream pair (what the client writes and the
+# daemon takes with tcp_sendmsg): larger, so that the daemon takes it in big
+# pieces (one tcp_sendmsg per 256 KiB builds full 64 KiB segments; 64 KiB reads
+# made twice as many segments, each costing a full trip through the stack).
+CLIENT_SNDBUF = 262144
+TX_CHUNK = 262144         # the most the daemon reads from a client's stream fd at once
 
 # Calls that get no reply (notifications).
 NOREPLY = frozenset(("attach", "close", "adopt", "cancel"))

@@ -29,6 +29,7 @@ A listening socket's fd carries accept tokens: one byte sits in it while the
 accept queue is not empty, so select/poll/epoll on a listener work unpatched;
 libsock reads the token, then calls accept.
 """
+import functools
 import os
 import select
 import socket
@@ -39,25 +40,29 @@ from ..core.errno import (EAGAIN, EBADF, ECONNABORTED, ECONNREFUSED, ECONNRESET,
 from ..core.wait import (EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, WaitQueueEntry,
                          add_wait_queue, remove_wait_queue)
 from . import ksys
-from .proto import DGRAM_F_ADDR, DGRAM_HDR, DGRAM_HLEN, PAIR_SNDBUF
+from .proto import DGRAM_F_ADDR, DGRAM_HDR, DGRAM_HLEN, PAIR_SNDBUF, TX_CHUNK
 
 MSG_DONTWAIT = 0x40
 MSG_NOSIGNAL = 0x4000
 SEND_FLAGS = MSG_DONTWAIT | MSG_NOSIGNAL     # EPIPE comes back as an errno; no SIGPIPE queued
-CHUNK = 65536
-TX_BUDGET = 4 * CHUNK        # bytes per socket per loop turn, so no socket starves others
-E_IN = select.EPOLLIN
+CHUNK = 65536                # the most moved from a socket into its fd at once
+TX_BUDGET = 2 * TX_CHUNK     # bytes per socket per loop turn, so no socket starves others
+E_IN = select.EPOLLIN | select.EPOLLRDHUP     # RDHUP: the client's EOF shows in the event
 E_OUT = select.EPOLLOUT
 E_HUP = select.EPOLLHUP | select.EPOLLERR
+E_EOF = select.EPOLLRDHUP | E_HUP
 # Errors that end a stream (the daemon end is shut both ways); others (ENOTCONN
 # before connect, EINVAL on a listener) mean "nothing to move".
 FATAL = frozenset((ECONNRESET, ECONNREFUSED, ETIMEDOUT, EPIPE, ECONNABORTED, EHOSTUNREACH,
                    ENETUNREACH, EHOSTDOWN, ENETDOWN, EPROTO))
 DGRAM_F_ERR = 2
+NO_ADDR = DGRAM_HDR.pack(0, 0, 0)
+RX_MORE = EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP
 _hdr_pack = DGRAM_HDR.pack
 _hdr_unpack = DGRAM_HDR.unpack_from
 
 
+@functools.lru_cache(maxsize=1024)
 def _aton(s: str) -> int:
     return int.from_bytes(socket.inet_aton(s), "big")
 
@@ -110,6 +115,7 @@ class SockFile:
 class SockFS:
     def __init__(self, d):
         self.d = d
+        self.epoll = d.epoll
         self.kfiles = None          # created on first socket (the stack may load late)
         self.by_ino = {}
         self.by_dfd = {}
@@ -136,9 +142,9 @@ class SockFS:
         if sf.stream and sk is not None and 0 < getattr(sk, "sk_rcvbuf", PAIR_SNDBUF) < PAIR_SNDBUF:
             self.size_fd(sf, sk.sk_rcvbuf)          # an accepted child of a small-buffer listener
         self.by_ino[ino] = sf
-        self.by_dfd[sf.dfd] = sf
+        self.by_dfd[sf.dfd] = sf       # the loop hands dfd's events to on_fd(sf, ev)
         sf.events = E_IN
-        self.d.register(sf.dfd, E_IN, lambda ev, sf=sf: self._on_fd(sf, ev))
+        self.epoll.register(sf.dfd, E_IN)
         sf.watched = True
         if kfile is not None:
             sf.wait = WaitQueueEntry(self._on_wake, sf, EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLERR | EPOLLRDHUP)
@@ -180,7 +186,14 @@ class SockFS:
         if not sf.watched or sf.events == events:
             return
         sf.events = events
-        self.d.modify(sf.dfd, events)
+        self.epoll.modify(sf.dfd, events)
+
+    def _unwatch(self, sf: SockFile) -> None:
+        sf.watched = False
+        try:
+            self.epoll.unregister(sf.dfd)
+        except (OSError, ValueError):
+            pass
 
     def release(self, sf: SockFile, abort: bool = False) -> None:
         """The last client copy is gone: close the kstack socket (fput -> sock_close)."""
@@ -191,8 +204,7 @@ class SockFS:
             remove_wait_queue(sf.wait.head, sf.wait)
         if sf.dfd >= 0:
             if sf.watched:
-                self.d.unregister(sf.dfd)
-                sf.watched = False
+                self._unwatch(sf)
             self.by_dfd.pop(sf.dfd, None)
             sf.dend.close()
             sf.dfd = -1
@@ -225,7 +237,8 @@ class SockFS:
             sf.dirty = True
             self.dirty.append(sf)
 
-    def _on_fd(self, sf: SockFile, ev: int) -> None:
+    def on_fd(self, sf: SockFile, ev: int) -> None:
+        """epoll says the daemon end has data (or EOF, hang-up) or room."""
         if sf.closed:
             return
         if ev & E_HUP:
@@ -233,7 +246,7 @@ class SockFS:
         if ev & E_OUT:
             self.rx(sf)
         if ev & (E_IN | E_HUP):
-            self.tx(sf)
+            self.tx(sf, not ev & E_EOF)
 
     def dirty_reset(self) -> None:
         """After a bug in flush: forget the batch (each socket is retried on its next event)."""
@@ -265,8 +278,13 @@ class SockFS:
                     self.d.oops(e, "sockfs")
 
     # -- client -> stack ---------------------------------------------------------
-    def tx(self, sf: SockFile) -> None:
-        """Move what the client wrote into the socket while its send buffer has room."""
+    def tx(self, sf: SockFile, no_eof: bool = False) -> None:
+        """Move what the client wrote into the socket while its send buffer has room.
+
+        no_eof: epoll reported data without the client's EOF, so a short read has
+        emptied the fd and no second read is needed to find out (it would say
+        EAGAIN); an EOF after it comes as a new event. Otherwise read until
+        EAGAIN or EOF, so that a FIN follows the last data in the same turn."""
         if sf.closed:
             return
         kfiles = self.kfiles
@@ -276,13 +294,14 @@ class SockFS:
         if not sf.stream:
             self._tx_dgram(sf)
             return
+        drained = False
         while budget > 0:
             data = sf.tx_pending
             if data is None:
-                if sf.in_eof:
+                if sf.in_eof or drained:
                     break
                 try:
-                    data = os.read(sf.dfd, CHUNK)
+                    data = os.read(sf.dfd, TX_CHUNK)
                 except (BlockingIOError, InterruptedError):
                     break
                 except ConnectionResetError:
@@ -295,6 +314,7 @@ class SockFS:
                 if not data:
                     sf.in_eof = True
                     break
+                drained = no_eof and len(data) < TX_CHUNK
             if sf.out_shut == socket.SHUT_RDWR or sf.listening:
                 sf.tx_pending = None        # socket is dead (or listening): discard
                 continue
@@ -402,45 +422,60 @@ class SockFS:
         """Move received data into the fd while it has room."""
         if sf.closed or sf.out_shut:
             return
-        dfd = sf.dfd
         if sf.rx_pending is not None:
             if not self._write(sf, sf.rx_pending):
                 return
-        kfiles = self.kfiles
-        stream = sf.stream
-        for _ in range(64):
-            r = ksys.sys_recvfrom(kfiles, sf.kfd, sf.rx_chunk if stream else CHUNK, MSG_DONTWAIT)
-            if type(r) is int:
-                if r == -EAGAIN:
+        if not sf.stream:
+            self._rx_dgram(sf)
+        else:
+            kfiles = self.kfiles
+            kfd = sf.kfd
+            chunk = sf.rx_chunk
+            for _ in range(64):
+                r = ksys.sys_recvfrom(kfiles, kfd, chunk, MSG_DONTWAIT)
+                if type(r) is int:
+                    if r != -EAGAIN and -r in FATAL:
+                        self._error(sf, -r)
                     break
-                if not stream:
-                    if r < 0:
-                        # ICMP error on a datagram socket: in-band, the next recv raises it
-                        if not self._write(sf, _hdr_pack(0, -r, DGRAM_F_ERR)):
-                            break
-                        continue
-                    break
-                if -r in FATAL:
-                    self._error(sf, -r)
-                break
-            data, addr = r
-            if stream:
+                data = r[0]
                 if not data:
                     self._fin(sf)
                     break
                 self.stats["rx_bytes"] += len(data)
                 if not self._write(sf, data):
                     break
-            else:
-                if addr:
-                    hdr = _hdr_pack(_aton(addr[0]), addr[1], 0)
-                else:
-                    hdr = b"\0" * DGRAM_HLEN
-                self.stats["rx_dgrams"] += 1
-                if not self._write(sf, hdr + bytes(data)):
+                # A short read emptied the receive queue (tcp_recvmsg stops only
+                # there); ask again only if a FIN or an error waits behind it.
+                if len(data) < chunk and not ksys.sock_poll(sf.kfile) & RX_MORE:
                     break
         if sf.rx_pending is None and sf.events & E_OUT:
             self._set_events(sf, sf.events & ~E_OUT)
+
+    def _rx_dgram(self, sf: SockFile) -> None:
+        kfiles = self.kfiles
+        kfd = sf.kfd
+        stats = self.stats
+        for _ in range(64):
+            r = ksys.sys_recvfrom(kfiles, kfd, CHUNK, MSG_DONTWAIT)
+            if type(r) is int:
+                if r >= 0 or r == -EAGAIN:
+                    break
+                # ICMP error on a datagram socket: in-band, the next recv raises it
+                if not self._write(sf, _hdr_pack(0, -r, DGRAM_F_ERR)):
+                    break
+                continue
+            data, addr = r
+            hdr = _hdr_pack(_aton(addr[0]), addr[1], 0) if addr else NO_ADDR
+            stats["rx_dgrams"] += 1
+            try:
+                sf.dend.sendmsg((hdr, data))     # one datagram, no joining copy
+            except (BlockingIOError, InterruptedError):
+                sf.rx_pending = hdr + bytes(data)
+                self._set_events(sf, sf.events | E_OUT)
+                break
+            except OSError:
+                sf.hup = True        # the client end is gone: the hang-up comes through epoll
+                break
 
     def _write(self, sf: SockFile, data) -> bool:
         try:
@@ -489,8 +524,7 @@ class SockFS:
         # Our own shutdown makes the daemon end report HUP forever: stop
         # watching it; the socket is released when no session names it.
         if sf.watched:
-            self.d.unregister(sf.dfd)
-            sf.watched = False
+            self._unwatch(sf)
         sf.events = 0
         if not sf.refs:
             self.release(sf)

@@ -15,9 +15,9 @@ from kstack.core.request_sock import (RequestSockQueue, reqsk_queue_empty, reqsk
                                       reqsk_queue_remove)
 from .tcp_states import (TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN, TCP_NEW_SYN_RECV,
                          TCP_SYN_RECV, TCP_TIME_WAIT, TCPF_CLOSE_WAIT, TCPF_ESTABLISHED)
-from .inet_hashtables import (inet_bind_hash, inet_ehash_remove_reqsk, inet_put_port,
-                              inet_bind_bucket_create, inet_ehash_insert, tcp_hashinfo,
-                              inet_bind_bucket_find)
+from .inet_hashtables import (inet_bind_bucket_create, inet_bind_bucket_find, inet_bind_hash,
+                              inet_ehash_insert, inet_ehash_remove_reqsk, inet_put_port,
+                              tcp_hashinfo)
 from .sysctl_net_ipv4 import inet_get_local_port_range, inet_is_local_reserved_port
 
 HZ = 1000
@@ -82,13 +82,48 @@ class InetConnectionSockAfOps:
             setattr(self, f, kw.get(f))
 
 
+# struct sock and struct inet_sock fields. core/sock.py's Sock and InetSock have no __slots__;
+# naming their fields here stores them in slots too, so a connection socket's __dict__ stays
+# empty (it still takes any other attribute).
+_SOCK_FIELDS = (
+    "sk_net", "sk_family", "sk_type", "sk_protocol", "sk_state", "sk_shutdown", "sk_err",
+    "sk_err_soft", "sk_flags", "sk_reuse", "sk_reuseport", "sk_reuseport_cb", "sk_bound_dev_if",
+    "sk_rcvbuf", "sk_sndbuf", "sk_userlocks", "sk_receive_queue", "sk_write_queue",
+    "sk_error_queue", "sk_rmem_alloc", "sk_wmem_alloc", "sk_wmem_queued", "sk_forward_alloc",
+    "sk_drops", "sk_wq", "sk_rcvtimeo", "sk_sndtimeo", "sk_rcvlowat", "sk_priority", "sk_mark",
+    "sk_lingertime", "sk_prot", "sk_prot_creator", "sk_socket", "sk_max_ack_backlog",
+    "sk_ack_backlog", "sk_dst_cache", "sk_txhash", "sk_hash", "sk_pacing_rate",
+    "sk_max_pacing_rate", "sk_pacing_status", "sk_gso_type", "sk_route_caps", "sk_uid",
+    "sk_refcnt", "sk_no_check_tx", "sk_no_check_rx", "sk_incoming_cpu", "sk_cookie",
+    "sk_kern_sock", "sk_backlog_rcv", "sk_destruct", "sk_user_data", "sk_stamp", "sk_state_change",
+    "sk_data_ready", "sk_write_space", "sk_error_report",
+)
+
+_INET_SOCK_FIELDS = (
+    "inet_saddr", "inet_rcv_saddr", "inet_daddr", "inet_sport", "inet_dport", "inet_num", "uc_ttl",
+    "tos", "inet_id", "pmtudisc", "recverr", "recverr_rfc4884", "hdrincl", "mc_ttl", "mc_loop",
+    "mc_all", "mc_index", "mc_addr", "uc_index", "freebind", "transparent", "bind_address_no_port",
+    "nodefrag", "is_icsk", "cmsg_flags", "min_ttl", "rcv_tos", "inet_opt", "local_port_range",
+    "cork",
+)
+
+
 class InetConnectionSock(InetSock):
     """struct inet_connection_sock."""
+    __slots__ = _SOCK_FIELDS + _INET_SOCK_FIELDS + (
+        "icsk_accept_queue", "icsk_bind_hash", "icsk_bind2_hash", "icsk_timeout",
+        "icsk_retransmit_timer", "icsk_delack_timer", "sk_timer", "icsk_rto", "icsk_rto_min",
+        "icsk_delack_max", "icsk_pmtu_cookie", "icsk_ca_ops", "icsk_af_ops", "icsk_ulp_ops",
+        "icsk_sync_mss", "icsk_ca_state", "icsk_ca_initialized", "icsk_ca_setsockopt",
+        "icsk_ca_dst_locked", "icsk_retransmits", "icsk_pending", "icsk_backoff",
+        "icsk_syn_retries", "icsk_probes_out", "icsk_ext_hdr_len", "icsk_ack", "icsk_mtup",
+        "icsk_probes_tstamp", "icsk_user_timeout", "icsk_ca_priv",
+    )
 
     def __init__(self, net=None, family: int = 2, prot=None):
         super().__init__(net, family, prot)
         self.is_icsk = 1
-        self.icsk_accept_queue = RequestSockQueue()
+        self.icsk_accept_queue = RequestSockQueue(listening=False)
         self.icsk_bind_hash = None
         self.icsk_bind2_hash = None
         self.icsk_timeout = 0            # jiffies of the pending retransmit-timer event

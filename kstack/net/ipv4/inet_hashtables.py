@@ -9,11 +9,12 @@ Dicts play the kernel's hash chains. Keys are host-order (local addr, local port
 addr, remote port). Everything hangs off net.ipv4.tcp_hashinfo: no global state.
 """
 import hashlib
+import struct
 
 from kstack.core.errno import EADDRNOTAVAIL
 
 from .tcp_states import TCP_CLOSE, TCP_LISTEN, TCP_TIME_WAIT
-from .inet_timewait_sock import inet_twsk_deschedule_put, inet_twsk_bind_unhash
+from .inet_timewait_sock import inet_twsk_bind_unhash, inet_twsk_deschedule_put
 from .sysctl_net_ipv4 import inet_get_local_port_range, inet_is_local_reserved_port
 from kstack.core.sock import SOCK_DEAD, sock_set_flag
 
@@ -63,8 +64,11 @@ def inet_net_secret(net) -> bytes:
 def _keyed_hash(net, *vals) -> int:
     """siphash(key, vals) stand-in: blake2b keyed by the namespace secret, 64 bits."""
     key = inet_net_secret(net)
-    data = b"".join(int(v & 0xFFFFFFFF).to_bytes(4, "little") for v in vals)
+    data = _U32LE[len(vals)].pack(*[v & 0xFFFFFFFF for v in vals])
     return int.from_bytes(hashlib.blake2b(data, key=key, digest_size=8).digest(), "little")
+
+
+_U32LE = [struct.Struct(f"<{n}I") for n in range(8)]     # vals as little-endian u32s
 
 
 def sk_key(sk):

@@ -13,6 +13,15 @@ HZ = 1000
 class InetTimewaitSock:
     """struct inet_timewait_sock + tcp_timewait_sock. sock_common fields keep the sock
     names (inet_rcv_saddr, inet_num, ...) so lookups and bind checks treat it as a socket."""
+    __slots__ = (
+        "sk_net", "sk_state", "tw_substate", "sk_family", "sk_bound_dev_if", "sk_reuse",
+        "sk_reuseport", "sk_uid", "sk_prot", "inet_rcv_saddr", "inet_saddr", "inet_daddr",
+        "inet_num", "inet_sport", "inet_dport", "tw_timer", "tw_bind_hash", "tw_tos", "tw_mark",
+        "tw_priority", "tw_transparent", "tw_rcv_wscale", "tw_entry_stamp", "tw_kill",
+        "sk_hashed_key", "sk_listen_key", "tw_rcv_nxt", "tw_snd_nxt", "tw_rcv_wnd", "tw_ts_offset",
+        "tw_ts_recent", "tw_ts_recent_stamp", "tw_last_oow_ack_time", "dead",
+        "__dict__",   # anything else still works
+    )
 
     def __init__(self, sk, state: int):
         self.sk_net = sk.sk_net

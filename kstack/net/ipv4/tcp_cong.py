@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from kstack.core.errno import EBUSY, EEXIST, ENOENT, EPERM, EINVAL
-from .tcp_states import TCPF_LISTEN, TCPF_CLOSE
+from .tcp_states import TCPF_CLOSE, TCPF_LISTEN
 
 TCP_CA_NAME_MAX = 16
 

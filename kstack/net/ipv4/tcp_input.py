@@ -10,6 +10,8 @@ RFC 8985 with tcp_recovery=1, F-RTO RFC 5682, undo) and congestion control;
 tcp_data_queue does in-order/out-of-order reassembly, SACK blocks and DSACK, FIN
 (tcp_fin), delayed and quick ACKs.
 """
+import struct
+
 from kstack.core.dropreason import SkbDropReason
 from kstack.core.errno import ECONNREFUSED, ECONNRESET, EPIPE
 from kstack.core.skbuff import consume_skb, kfree_skb, skb_pull
@@ -55,9 +57,9 @@ from .tcp_states import (TCP_CLOSE, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_ESTABLISHED
                          TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_LAST_ACK, TCP_LISTEN, TCP_SYN_RECV,
                          TCP_SYN_SENT, TCP_TIME_WAIT, TCPF_CLOSE_WAIT, TCPF_CLOSING,
                          TCPF_ESTABLISHED, TCPF_LAST_ACK, TCPF_SYN_RECV, TCPF_SYN_SENT)
-from .tcp_minisocks import tcp_time_wait, tcp_openreq_init_rwin
-from .tcp_recovery import (tcp_rack_mark_lost, tcp_rack_update_reo_wnd, tcp_rack_skb_timeout,
-                           tcp_rack_advance as _adv)
+from .tcp_minisocks import tcp_openreq_init_rwin, tcp_time_wait
+from .tcp_recovery import (tcp_rack_advance as _adv, tcp_rack_mark_lost, tcp_rack_skb_timeout,
+                           tcp_rack_update_reo_wnd)
 from kstack.core.request_sock import RequestSock
 from kstack.core.timer import TimerList
 
@@ -66,6 +68,7 @@ tcp_timer = LateModule(globals(), "tcp_timer")
 tcp_ipv4 = LateModule(globals(), "tcp_ipv4")
 
 _M32 = 0xFFFFFFFF
+_TS_VAL_ECR = struct.Struct("!II")      # the TS option's two words
 HZ = 1000
 
 FLAG_DATA = 0x01
@@ -182,11 +185,11 @@ def tcp_sack_reset(rx_opt) -> None:
 
 def tcp_parse_aligned_timestamp(tp, th) -> bool:
     o = th.options
-    if len(o) >= 12 and o[0] == 1 and o[1] == 1 and o[2] == 8 and o[3] == 10:
-        tp.rx_opt.saw_tstamp = 1
-        tp.rx_opt.rcv_tsval = int.from_bytes(o[4:8], "big")
-        ecr = int.from_bytes(o[8:12], "big")
-        tp.rx_opt.rcv_tsecr = ((ecr - tp.tsoffset) & _M32) if ecr else 0
+    if len(o) >= 12 and o[:4] == b"\x01\x01\x08\x0a":     # NOP, NOP, TS, len 10
+        rx_opt = tp.rx_opt
+        rx_opt.saw_tstamp = 1
+        rx_opt.rcv_tsval, ecr = _TS_VAL_ECR.unpack_from(o, 4)
+        rx_opt.rcv_tsecr = ((ecr - tp.tsoffset) & _M32) if ecr else 0
         return True
     return False
 
@@ -514,7 +517,7 @@ def tcp_rcv_rtt_measure(tp) -> None:
 
 def tcp_rcv_rtt_measure_ts(sk, skb) -> None:
     tp = sk
-    if tp.rx_opt.rcv_tsecr == getattr(tp, "rcv_rtt_last_tsecr", 0):
+    if tp.rx_opt.rcv_tsecr == tp.rcv_rtt_last_tsecr:
         return
     tp.rcv_rtt_last_tsecr = tp.rx_opt.rcv_tsecr
     if ((skb.cb.end_seq - skb.cb.seq) & _M32) >= sk.icsk_ack.rcv_mss:
@@ -1038,7 +1041,7 @@ def tcp_clean_rtx_queue(sk, ack_skb, prior_fack: int, prior_snd_una: int, sack, 
         else:
             flag |= FLAG_SYN_ACKED
             tp.retrans_stamp = 0
-        q.popleft()
+        del q[0]
         if skb is tp.retransmit_skb_hint:
             tp.retransmit_skb_hint = None
         if skb is tp.highest_sack:
@@ -1050,6 +1053,8 @@ def tcp_clean_rtx_queue(sk, ack_skb, prior_fack: int, prior_snd_una: int, sack, 
         skb = None
     if skb is None and q:
         skb = q[0]
+    elif not q:
+        tp.tsorted_sent_queue.clear()      # all acked: give the emptied dict's table back
     if between(tp.snd_up, prior_snd_una, tp.snd_una):
         tp.snd_up = tp.snd_una
     if skb is not None and (skb.cb.sacked & TCPCB_SACKED_ACKED):
@@ -1782,11 +1787,19 @@ def tcp_send_challenge_ack(sk) -> None:
     tcp_send_ack(sk)
 
 
+def tcp_sack_blocks_alloc(tp) -> None:
+    """tp->duplicate_sack and tp->selective_acks, made the first time a block is sent."""
+    if not tp.selective_acks:
+        tp.duplicate_sack = [TcpSackBlock()]
+        tp.selective_acks = [TcpSackBlock() for _ in range(TCP_NUM_SACKS)]
+
+
 def tcp_dsack_set(sk, seq: int, end_seq: int) -> None:
     tp = sk
     if tcp_is_sack(tp) and sk.sk_net.ipv4.sysctl_tcp_dsack:
         net_inc_stat(sk.sk_net, "TCPDSACKOldSent" if before(seq, tp.rcv_nxt) else "TCPDSACKOfoSent")
         tp.rx_opt.dsack = 1
+        tcp_sack_blocks_alloc(tp)
         tp.duplicate_sack[0].start_seq = seq
         tp.duplicate_sack[0].end_seq = end_seq
 
@@ -1855,6 +1868,7 @@ def tcp_sack_compress_send_ack(sk) -> None:
 
 def tcp_sack_new_ofo_skb(sk, seq: int, end_seq: int) -> None:
     tp = sk
+    tcp_sack_blocks_alloc(tp)
     sp = tp.selective_acks
     cur_sacks = tp.rx_opt.num_sacks
     if not cur_sacks:
@@ -2070,6 +2084,7 @@ def tcp_data_queue_ofo(sk, skb) -> None:
     ofo = tp.out_of_order_queue
     if not ofo:
         if tcp_is_sack(tp):
+            tcp_sack_blocks_alloc(tp)
             tp.rx_opt.num_sacks = 1
             tp.selective_acks[0].start_seq = seq
             tp.selective_acks[0].end_seq = end_seq

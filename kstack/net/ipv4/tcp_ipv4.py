@@ -34,26 +34,27 @@ from .tcp import (tcp_rmem_uncharge, HZ, MAX_TCP_HEADER, TCP_MSS_DEFAULT, TCPHDR
                   tcp_recvmsg, tcp_sendmsg, tcp_set_keepalive, tcp_set_state, tcp_setsockopt,
                   tcp_shutdown, tcp_write_queue_purge, tcp_clear_xmit_timers, tcp_orphan_count_dec,
                   tcp_clear_options, tcp_full_space, tcp_mstamp_refresh, TcpOptionsReceived)
-from .tcp_cong import tcp_ca_find, tcp_cleanup_congestion_control, tcp_get_available_congestion_control
+from .tcp_cong import (tcp_ca_find, tcp_cleanup_congestion_control,
+                       tcp_get_available_congestion_control)
 from .tcp_states import (TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN, TCP_NEW_SYN_RECV,
                          TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT, TCPF_CLOSE, TCPF_LISTEN)
 from . import ip_sockglue
 from .icmp import icmp_err_convert
 from .inet_timewait_sock import inet_twsk_deschedule_put
-from .ip_output import (ip_sk_accept_pmtu, ip_send_unicast_reply, ip_queue_xmit, ip_dont_fragment,
-                        ip_build_and_send_pkt)
-from .route import (ipv4_sk_update_pmtu, ip_route_output_flow, RTCF_BROADCAST, ipv4_sk_redirect,
-                    RTCF_MULTICAST, ip_route_connect, Flowi4, ip_route_newports)
-from .tcp_input import (tcp_simple_retransmit, tcp_initialize_rcv_mss, tcp_rcv_state_process,
-                        tcp_parse_options, tcp_conn_request, tcp_done_with_error,
-                        tcp_rcv_established)
-from .tcp_minisocks import (tcp_create_openreq_child, tcp_ca_openreq_child, TCP_TW_SYN, TCP_TW_ACK,
-                            tcp_child_process, tcp_check_req, tcp_timewait_state_process,
-                            TCP_TW_RST)
+from .ip_output import (ip_build_and_send_pkt, ip_dont_fragment, ip_queue_xmit,
+                        ip_send_unicast_reply, ip_sk_accept_pmtu)
+from .route import (Flowi4, ip_route_connect, ip_route_newports, ip_route_output_flow,
+                    ipv4_sk_redirect, ipv4_sk_update_pmtu, RTCF_BROADCAST, RTCF_MULTICAST)
+from .tcp_input import (tcp_conn_request, tcp_done_with_error, tcp_initialize_rcv_mss,
+                        tcp_parse_options, tcp_rcv_established, tcp_rcv_state_process,
+                        tcp_simple_retransmit)
+from .tcp_minisocks import (tcp_ca_openreq_child, tcp_check_req, tcp_child_process,
+                            tcp_create_openreq_child, tcp_timewait_state_process, TCP_TW_ACK,
+                            TCP_TW_RST, TCP_TW_SYN)
 from .tcp_output import (__tcp_v4_send_check, tcp_connect, tcp_make_synack, tcp_mss_clamp,
-                         tcp_sync_mss, tcp_select_initial_window)
-from kstack.core.dst import (RTAX_WINDOW, dst_metric, dst_check, RTAX_INITRWND, dst_update_pmtu,
-                             dst_mtu, dst_metric_advmss)
+                         tcp_select_initial_window, tcp_sync_mss)
+from kstack.core.dst import (dst_check, dst_metric, dst_metric_advmss, dst_mtu, dst_update_pmtu,
+                             RTAX_INITRWND, RTAX_WINDOW)
 from kstack.core.request_sock import RequestSock
 
 IPPROTO_TCP = 6
@@ -69,6 +70,7 @@ ICMP_FRAG_NEEDED = 4
 NR_ICMP_UNREACH = 15
 _M32 = 0xFFFFFFFF
 _TCPHDR = struct.Struct("!HHIIBBHHH")
+_IPH_ADDRS = struct.Struct("!II")        # iphdr saddr, daddr (offset 12)
 
 
 # --- ISN and TS offset (RFC 6528) -----------------------------------------------------------
@@ -104,9 +106,7 @@ def skb_net(skb):
 
 def _iph_addrs(skb):
     """(saddr, daddr) of the received IP header."""
-    h = skb.head
-    nh = skb.network_header
-    return (int.from_bytes(h[nh + 12:nh + 16], "big"), int.from_bytes(h[nh + 16:nh + 20], "big"))
+    return _IPH_ADDRS.unpack_from(skb.head, skb.network_header + 12)
 
 
 def _iph_tos(skb) -> int:
@@ -366,12 +366,8 @@ def tcp_v4_rebuild_header(sk) -> int:
     return 0
 
 
-def tcp_v4_queue_xmit(sk, skb, fl4) -> int:
-    return ip_queue_xmit(sk, skb, fl4)
-
-
 ipv4_specific = InetConnectionSockAfOps(
-    queue_xmit=tcp_v4_queue_xmit,
+    queue_xmit=ip_queue_xmit,
     send_check=None,
     rebuild_header=tcp_v4_rebuild_header,
     conn_request=tcp_v4_conn_request,
@@ -739,7 +735,7 @@ def _tcp_v4_rcv(net, skb) -> int:
 
 
 def _process(sk, skb) -> int:
-    min_ttl = getattr(sk, "min_ttl", 0)
+    min_ttl = sk.min_ttl
     if min_ttl and _iph_ttl(skb) < min_ttl:
         net_inc_stat(sk.sk_net, "TCPMinTTLDrop")
         kfree_skb(skb, SkbDropReason.TCP_MINTTL)

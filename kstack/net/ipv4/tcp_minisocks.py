@@ -4,21 +4,23 @@ tcp_timewait_state_process: re-ACK a retransmitted FIN and restart 2MSL, RFC 929
 guard), and the request sock of a passive open (tcp_check_req for the ACK of our
 SYN-ACK, tcp_create_openreq_child, the SYN-ACK retransmit timer reqsk_timer_handler).
 """
+import operator
+
 from kstack.core.dropreason import SkbDropReason
 from kstack.core.sock import SOCK_KEEPOPEN, sock_flag, _inuse_add, SOCK_RCVBUF_LOCK
 
 from .inet_timewait_sock import (InetTimewaitSock, inet_twsk_alloc, inet_twsk_deschedule_put,
                                  inet_twsk_hashdance_schedule, inet_twsk_put, inet_twsk_reschedule)
-from .tcp import (LateModule, HZ, TCP_RTO_MAX, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN, TCPHDR_ACK, TCPHDR_FIN,
-                  TCPHDR_RST, TCPHDR_SYN, TcpOptionsReceived, after, before, between,
+from .tcp import (LateModule, HZ, TCP_RTO_MAX, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN, TCPHDR_ACK,
+                  TCPHDR_FIN, TCPHDR_RST, TCPHDR_SYN, TcpOptionsReceived, after, before, between,
                   keepalive_time_when, net_inc_stat, s32, tcp_clock_us, tcp_done, tcp_jiffies32,
                   tcp_receive_window, jiffies_to_usecs, tcp_full_space, TcpSock)
 from .tcp_states import TCP_FIN_WAIT2, TCP_LISTEN, TCP_SYN_RECV, TCP_TIME_WAIT
-from .inet_connection_sock import (inet_csk_reqsk_queue_drop, inet_csk_reset_keepalive_timer,
-                                   inet_csk_complete_hashdance)
-from .tcp_cong import tcp_set_ca_state, tcp_assign_congestion_control, TCP_CA_Open
-from .tcp_output import tcp_select_initial_window, tcp_mss_clamp
-from kstack.core.dst import dst_metric_advmss, RTAX_WINDOW, dst_metric, RTAX_INITRWND
+from .inet_connection_sock import (inet_csk_complete_hashdance, inet_csk_reqsk_queue_drop,
+                                   inet_csk_reset_keepalive_timer)
+from .tcp_cong import tcp_assign_congestion_control, TCP_CA_Open, tcp_set_ca_state
+from .tcp_output import tcp_mss_clamp, tcp_select_initial_window
+from kstack.core.dst import dst_metric, dst_metric_advmss, RTAX_INITRWND, RTAX_WINDOW
 
 # Modules above this one in the import order (see tcp.py): bound on first use.
 tcp_input = LateModule(globals(), "tcp_input")
@@ -307,12 +309,14 @@ _CLONE_FIELDS = (
 )
 
 
+_clone_values = operator.attrgetter(*_CLONE_FIELDS)
+
+
 def inet_csk_clone_lock(sk, req):
     cls = type(sk)
     newsk = cls(sk.sk_net, sk.sk_family, sk.sk_prot)
-    for f in _CLONE_FIELDS:
-        if hasattr(sk, f):
-            setattr(newsk, f, getattr(sk, f))
+    for f, v in zip(_CLONE_FIELDS, _clone_values(sk)):
+        setattr(newsk, f, v)
     newsk.rx_opt.user_mss = sk.rx_opt.user_mss
     newsk.sk_prot_creator = sk.sk_prot_creator
     newsk.sk_state = TCP_SYN_RECV       # inet_sk_set_state: born in SYN_RECV

@@ -22,10 +22,10 @@ from .inet_connection_sock import (ICSK_ACK_NOMEM, ICSK_ACK_PUSHED, ICSK_ACK_SCH
                                    inet_csk_ack_scheduled, inet_csk_clear_xmit_timer,
                                    inet_csk_in_pingpong_mode, inet_csk_inc_pingpong_cnt,
                                    inet_csk_reset_xmit_timer, sk_reset_timer)
-from .tcp import (LateModule, MAX_TCP_HEADER, MAX_TCP_WINDOW, TCP_ATO_MIN, TCP_DELACK_MAX, TCP_DELACK_MIN,
-                  TCP_INIT_CWND, TCP_MAX_WSCALE, TCP_MIN_MSS, TCP_MSS_DEFAULT, TCP_NAGLE_CORK,
-                  TCP_NAGLE_OFF, TCP_NAGLE_PUSH, TCP_RESOURCE_PROBE_INTERVAL, TCP_RTO_MAX,
-                  TCP_RTO_MIN, TCP_SKB_TX_OVERHEAD, TCP_TIMEOUT_INIT, TCP_TIMEOUT_MIN,
+from .tcp import (LateModule, MAX_TCP_HEADER, MAX_TCP_WINDOW, TCP_ATO_MIN, TCP_DELACK_MAX,
+                  TCP_DELACK_MIN, TCP_INIT_CWND, TCP_MAX_WSCALE, TCP_MIN_MSS, TCP_MSS_DEFAULT,
+                  TCP_NAGLE_CORK, TCP_NAGLE_OFF, TCP_NAGLE_PUSH, TCP_RESOURCE_PROBE_INTERVAL,
+                  TCP_RTO_MAX, TCP_RTO_MIN, TCP_SKB_TX_OVERHEAD, TCP_TIMEOUT_INIT, TCP_TIMEOUT_MIN,
                   TCPCB_EVER_RETRANS, TCPCB_LOST, TCPCB_SACKED_ACKED, TCPCB_SACKED_RETRANS,
                   TCPHDR_ACK, TCPHDR_FIN, TCPHDR_PSH, TCPHDR_RST, TCPHDR_SYN, TcpSkbCb, after,
                   before, between, jiffies_to_usecs, net_inc_stat, s32, tcp_clock_us,
@@ -39,10 +39,10 @@ from .tcp_cong import (CA_EVENT_CWND_RESTART, CA_EVENT_TX_START, TCP_CA_CWR, TCP
                        TCP_CA_Open, TCP_CA_Recovery, tcp_ca_event, tcp_is_cwnd_limited)
 from .tcp_states import (TCP_CLOSE, TCP_SYN_RECV, TCP_SYN_SENT, TCPF_CLOSE_WAIT,
                          TCPF_ESTABLISHED)
-from .tcp_recovery import tcp_tsorted_move_tail, tcp_tsorted_insert_after
-from kstack.core.dst import (RTAX_INITRWND, dst_mtu, dst_metric_advmss, RTAX_INITCWND, RTAX_WINDOW,
-                             dst_metric)
-from kstack.core.errno import EAGAIN, EINVAL, EHOSTUNREACH
+from .tcp_recovery import tcp_tsorted_insert_after, tcp_tsorted_move_tail
+from kstack.core.dst import (dst_metric, dst_metric_advmss, dst_mtu, RTAX_INITCWND, RTAX_INITRWND,
+                             RTAX_WINDOW)
+from kstack.core.errno import EAGAIN, EHOSTUNREACH, EINVAL
 
 # Modules above this one in the import order (see tcp.py): bound on first use.
 tcp_input = LateModule(globals(), "tcp_input")
@@ -51,6 +51,8 @@ tcp_ipv4 = LateModule(globals(), "tcp_ipv4")
 
 _M32 = 0xFFFFFFFF
 _TCPHDR = struct.Struct("!HHIIHHHH")
+_TS_VAL_ECR = struct.Struct("!II")
+_NOP_NOP_TS = b"\x01\x01\x08\x0a"       # NOP, NOP, TS kind 8, length 10
 _HZ = 1000
 TCP_TIMEOUT_MIN_US = 2000
 
@@ -348,8 +350,11 @@ def tcp_established_options(sk, skb, opts: TcpOutOptions) -> int:
 
 def tcp_options_write(tp, opts: TcpOutOptions) -> bytes:
     """Bytes of the options in Linux's order and NOP padding."""
-    out = bytearray()
     options = opts.options
+    if options == OPTION_TS and not opts.mss and not opts.num_sack_blocks:
+        # An established segment's usual options: nop,nop,TS
+        return _NOP_NOP_TS + _TS_VAL_ECR.pack(opts.tsval & _M32, opts.tsecr & _M32)
+    out = bytearray()
     if opts.mss:
         out += struct.pack("!BBH", 2, 4, opts.mss)
     if options & OPTION_TS:

@@ -3,7 +3,8 @@ segment sent after it was delivered and more than RTT + reo_wnd has passed since
 sent; the reordering window adapts to DSACKs. Also the time-ordered list of sent
 segments RACK walks (tp->tsorted_sent_queue), kept here as an insertion-ordered dict.
 """
-from .inet_connection_sock import ICSK_TIME_REO_TIMEOUT, ICSK_TIME_RETRANS, inet_csk_reset_xmit_timer
+from .inet_connection_sock import (ICSK_TIME_REO_TIMEOUT, ICSK_TIME_RETRANS,
+                                   inet_csk_reset_xmit_timer)
 from .tcp import (LateModule, TCP_TIMEOUT_MIN, TCPCB_LOST, TCPCB_RETRANS, TCPCB_SACKED_ACKED,
                   TCPCB_SACKED_RETRANS, after, tcp_min_rtt, tcp_packets_in_flight, usecs_to_jiffies)
 from .tcp_cong import TCP_CA_Recovery

@@ -23,10 +23,10 @@ from .tcp import (HZ, TCP_ATO_MIN, TCP_RESOURCE_PROBE_INTERVAL, TCP_RTO_MAX, TCP
 from .tcp_cong import TCP_CA_Disorder, TCP_CA_Loss, TCP_CA_Recovery
 from .tcp_states import (TCP_CLOSE, TCP_ESTABLISHED, TCP_FIN_WAIT2, TCP_LISTEN, TCP_SYN_SENT,
                          TCPF_CLOSE, TCPF_LISTEN, TCPF_SYN_RECV, TCPF_SYN_SENT)
-from .tcp_input import tcp_done_with_error, tcp_sack_compress_send_ack, tcp_enter_loss
+from .tcp_input import tcp_done_with_error, tcp_enter_loss, tcp_sack_compress_send_ack
 from .tcp_minisocks import tcp_time_wait
-from .tcp_output import (tcp_retransmit_skb, tcp_send_loss_probe, tcp_send_probe0, tcp_write_wakeup,
-                         tcp_send_ack, tcp_send_active_reset)
+from .tcp_output import (tcp_retransmit_skb, tcp_send_ack, tcp_send_active_reset,
+                         tcp_send_loss_probe, tcp_send_probe0, tcp_write_wakeup)
 from .tcp_recovery import tcp_rack_reo_timeout
 
 TCP_THIN_LINEAR_RETRIES = 6
