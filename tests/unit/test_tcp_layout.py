@@ -57,7 +57,9 @@ def _connected_pair():
 def test_tcp_sock_fields_are_slots():
     w, h, srv, ls, c, s = _connected_pair()
     for sk in (h.sock(c), srv.sock(s), srv.sock(ls)):
-        assert vars(sk) == {}, f"fields outside __slots__: {sorted(vars(sk))}"
+        assert vars(sk) == {}, (f"fields outside __slots__: {sorted(vars(sk))}; name them in "
+                                "inet_connection_sock._SOCK_FIELDS / _INET_SOCK_FIELDS (set in "
+                                "core/sock.py) or TcpSock.__slots__")
     assert h.net.bugs == []
 
 
@@ -68,3 +70,18 @@ def test_idle_connection_has_no_unused_queue_storage():
         assert sk.selective_acks == () and sk.duplicate_sack == ()
         assert type(sk.tcp_rtx_queue.q) is list and not sk.tcp_rtx_queue
     assert len(srv.sock(ls).icsk_accept_queue.rskq_accept) == 0   # a real (empty) queue
+
+
+def test_defer_accept_set_before_listen_survives_listen():
+    """TCP_DEFER_ACCEPT before listen() is kept (reqsk_queue_alloc keeps rskq_defer_accept)."""
+    from kstack.world import World
+    TCP_DEFER_ACCEPT = 9
+    w = World()
+    h = w.host("h")
+    s = h.socket(2, 1, 0)
+    h.setsockopt(s, 6, TCP_DEFER_ACCEPT, 5)
+    before = h.getsockopt(s, 6, TCP_DEFER_ACCEPT)
+    h.bind(s, ("127.0.0.1", 8080))
+    h.listen(s, 8)
+    assert before == 7   # Linux: 5 s -> 3 SYN-ACK retransmits -> 1+2+4 s
+    assert h.getsockopt(s, 6, TCP_DEFER_ACCEPT) == 7

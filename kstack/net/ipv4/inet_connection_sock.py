@@ -386,7 +386,9 @@ def inet_csk_get_port(sk, snum: int) -> int:
 def inet_csk_listen_start(sk) -> int:
     """listen(): a fresh accept queue, state LISTEN, a port, the listening hash."""
     from .tcp import tcp_set_state
+    defer = sk.icsk_accept_queue.rskq_defer_accept   # reqsk_queue_alloc keeps it
     sk.icsk_accept_queue = RequestSockQueue()
+    sk.icsk_accept_queue.rskq_defer_accept = defer
     sk.sk_ack_backlog = 0
     inet_csk_delack_init(sk)
     # There is a race window here (Linux): we set LISTEN before get_port, and undo it.

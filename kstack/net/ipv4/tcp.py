@@ -1762,7 +1762,8 @@ def tcp_setsockopt(sk, level: int, optname: int, optval) -> int:
             tp.linger2 = val * HZ
         return 0
     if optname == TCP_DEFER_ACCEPT:
-        sk.icsk_accept_queue.rskq_defer_accept = max(0, val)
+        # Kept as a number of SYN-ACK retransmits, as Linux does (secs_to_retrans).
+        sk.icsk_accept_queue.rskq_defer_accept = secs_to_retrans(val, 1, 120)
         return 0
     if optname == TCP_WINDOW_CLAMP:
         if not val:
@@ -1854,7 +1855,7 @@ def tcp_getsockopt(sk, level: int, optname: int, buflen: int = 0):
         if val >= 0:
             val = (val if val else net.ipv4.sysctl_tcp_fin_timeout * HZ) // HZ
     elif optname == TCP_DEFER_ACCEPT:
-        val = sk.icsk_accept_queue.rskq_defer_accept
+        val = retrans_to_secs(sk.icsk_accept_queue.rskq_defer_accept, 1, 120)
     elif optname == TCP_WINDOW_CLAMP:
         val = tp.window_clamp
     elif optname == TCP_INFO:
@@ -2041,3 +2042,28 @@ def tcp_init() -> None:
     """Once per process (inet_init calls it): register the per-namespace TCP state."""
     from . import tcp_cubic  # noqa: F401  registers cubic
     register_pernet_subsys(PernetOperations("tcp_sk", tcp_ipv4.tcp_sk_init))
+
+
+def secs_to_retrans(seconds: int, timeout: int, rto_max: int) -> int:
+    """net/ipv4/tcp.c: the retransmits (each RTO doubling up to rto_max) that cover seconds."""
+    res = 0
+    if seconds > 0:
+        period = timeout
+        res = 1
+        while seconds > period and res < 255:
+            res += 1
+            timeout = min(timeout << 1, rto_max)
+            period += timeout
+    return res
+
+
+def retrans_to_secs(retrans: int, timeout: int, rto_max: int) -> int:
+    """net/ipv4/tcp.c: the seconds that `retrans` backed-off retransmits span."""
+    period = 0
+    if retrans > 0:
+        period = timeout
+        while retrans > 1:
+            retrans -= 1
+            timeout = min(timeout << 1, rto_max)
+            period += timeout
+    return period
