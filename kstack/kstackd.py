@@ -14,6 +14,7 @@ that group/others can write is refused. SIGTERM/SIGINT stop the loop, and the
 endpoints are removed.
 """
 import argparse
+import gc
 import os
 import select
 import signal
@@ -150,7 +151,7 @@ class Kstackd:
         on_fd = sockfs.on_fd
         softnet = net.softnet_data
         stats = self.stats
-        EVENTS, POLLIN = zmq.EVENTS, zmq.POLLIN
+        EVENTS, POLLIN = int(zmq.EVENTS), int(zmq.POLLIN)     # ints: no IntFlag arithmetic
         servers = (syscalls, control, capture)
         for srv in servers:
             # ZMQ_FD says "look at ZMQ_EVENTS": the server's process() does.
@@ -278,6 +279,10 @@ def main(argv=None) -> int:
         signal.signal(signal.SIGTERM, d.stop)
         signal.signal(signal.SIGINT, d.stop)
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        # What start-up made (modules, protocol tables) lives as long as we do: keep
+        # it out of every later garbage collection, so a full one stays short.
+        gc.collect()
+        gc.freeze()
         print(f"kstackd: {d.net.name} ready in {rundir} (pid {os.getpid()})", file=sys.stderr, flush=True)
         prof_out = os.environ.get("KSTACKD_PROFILE")
         if prof_out:

@@ -28,6 +28,8 @@ _packb = msgpack.packb
 _unpackb = msgpack.unpackb
 _send_fds = _socket.send_fds
 _TAG = TAG.pack
+_RCVMORE = int(zmq.RCVMORE)     # plain ints (pyzmq's enums cost on every use)
+_NOBLOCK = int(zmq.NOBLOCK)
 
 _SLICE_MS = 500
 _monotonic = __import__("time").monotonic
@@ -71,7 +73,7 @@ class Session:
         self.dead = False
 
     def channel(self):
-        """A free (dealer, poller, seq) channel. Channels are pooled, not per thread:
+        """A free [dealer, last seq] channel. Channels are pooled, not per thread:
         a process whose threads come and go (ThreadingTCPServer) keeps as many
         DEALERs as it ever had calls in flight at once."""
         free = self.free
@@ -81,9 +83,10 @@ class Session:
             pass
         d = self.ctx.socket(zmq.DEALER)
         d.setsockopt(zmq.LINGER, 0)
+        d.setsockopt(zmq.RCVTIMEO, _SLICE_MS)    # a blocking recv wakes to check the daemon
         d.connect(self.endpoint)
         d.send(_packb([0, "attach", self.token]))
-        return [d, None, 0]
+        return [d, 0]
 
     def send_fds(self, tag: int, fds, payload: bytes = b"") -> None:
         try:
@@ -111,9 +114,9 @@ class Session:
         if self.dead:
             raise self.down()
         ch = self.channel()
-        d, poller, seq = ch
+        d, seq = ch
         seq += 1
-        ch[2] = seq
+        ch[1] = seq
         try:
             if adopt is not None:
                 fd, ino = adopt
@@ -122,42 +125,42 @@ class Session:
                 self.known[fd] = ino
             d.send(_packb([seq, name, *args]))
             try:
-                return self._wait(d, poller, seq)
+                return self._wait(d, seq)
             except KeyboardInterrupt:
                 # Interrupted like a sleeping syscall: cancel it, take its answer, re-raise.
                 try:
                     d.send(_packb([0, "cancel", seq]))
-                    self._wait(d, poller, seq, limit=5.0)
+                    self._wait(d, seq, limit=5.0)
                 except (OSError, KeyboardInterrupt):
                     pass
                 raise
         finally:
             self.free.append(ch)
 
-    def _wait(self, d, poller, seq, limit=None):
-        """Wait for reply seq. The DEALER alone is polled (the fast path), in slices of
-        a second; between slices the session connection tells whether the daemon lives."""
+    def _wait(self, d, seq, limit=None):
+        """Wait for reply seq: a blocking recv on the DEALER (one call, Ctrl-C
+        interrupts it), timing out every _SLICE_MS to ask the session connection
+        whether the daemon lives."""
         deadline = None if limit is None else _monotonic() + limit
+        recv = d.recv
+        getsockopt = d.getsockopt
         while True:
-            if not d.poll(_SLICE_MS):
+            try:
+                r = recv()
+            except zmq.Again:
                 if not self.alive():
                     raise self.down()
                 if deadline is not None and _monotonic() > deadline:
                     raise DaemonError(errno.ETIMEDOUT, f"kstackd in {self.rundir} did not answer")
                 continue
-            while True:
-                try:
-                    r = d.recv(zmq.NOBLOCK)
-                except zmq.Again:
-                    break
-                rep = _unpackb(r, raw=False)
-                if rep[0] == seq:
-                    if d.getsockopt(zmq.RCVMORE):
-                        rep.append(d.recv())
-                    return rep[1:]
-                # a stale answer (a call abandoned earlier): drop it
-                while d.getsockopt(zmq.RCVMORE):
-                    d.recv()
+            rep = _unpackb(r, raw=False)
+            if rep[0] == seq:
+                if getsockopt(_RCVMORE):
+                    rep.append(recv())
+                return rep[1:]
+            # a stale answer (a call abandoned earlier): drop it
+            while getsockopt(_RCVMORE):
+                recv()
 
     def notify(self, name, *args) -> None:
         """A message with no answer (close, adopt). It goes on a channel this thread
@@ -166,7 +169,7 @@ class Session:
             return
         ch = self.channel()
         try:
-            ch[0].send(_packb([0, name, *args]), zmq.NOBLOCK)
+            ch[0].send(_packb([0, name, *args]), _NOBLOCK)
         except zmq.ZMQError:
             pass
         finally:

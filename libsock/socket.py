@@ -47,6 +47,8 @@ _UDP_MAX = 65507
 _RAW_MAX = 65535
 _EOF_POLL = _select.POLLHUP
 TCP_LISTEN = 10
+_MSG_OOB = int(MSG_OOB)                     # ints: IntFlag arithmetic costs on every send
+_NOT_NOSIGNAL = ~int(MSG_NOSIGNAL)
 TCP_SYN_SENT = 2
 _connecting = {}    # fd -> weakref(socket) with a connect() in progress (see libsock.select)
 # socket() calls that go without a round trip (see _kcreate)
@@ -62,6 +64,7 @@ _sendmsg = _socket.socket.sendmsg
 _recvmsg_into = _socket.socket.recvmsg_into
 _close = _socket.socket.close
 _hdr_pack = DGRAM_HDR.pack
+_NO_ADDR = DGRAM_HDR.pack(0, 0, 0)
 _hdr_unpack = DGRAM_HDR.unpack_from
 _inet_aton = _socket.inet_aton
 _inet_ntoa = _socket.inet_ntoa
@@ -70,7 +73,8 @@ _fstat = os.fstat
 
 class _KInfo:
     """What libsock knows of a kstack socket, by its name (the client end's inode)."""
-    __slots__ = ("ino", "family", "type", "proto", "dgram", "refs", "conn", "listening")
+    __slots__ = ("ino", "family", "type", "proto", "dgram", "refs", "conn", "listening",
+                 "last_addr", "last_hdr")
 
     def __init__(self, ino, family, type_, proto, conn=None, listening=None):
         self.ino = ino
@@ -81,6 +85,8 @@ class _KInfo:
         self.refs = 0
         self.conn = conn            # connected? (None: not known here, e.g. inherited)
         self.listening = listening  # listening? (None: not known)
+        self.last_addr = None       # sendto's last numeric address and its datagram header
+        self.last_hdr = None
 
 
 _by_ino = {}        # client-end inode -> _KInfo (process-wide; dup'd fds share it)
@@ -332,7 +338,7 @@ class socket(_std.socket):
             return self._dsend(data, None, flags)
         if self._k.conn is False:
             raise _oserror(_errno.EPIPE if not self._k.listening else _errno.ENOTCONN)
-        if flags & MSG_OOB:
+        if flags & _MSG_OOB:
             return self._send_oob(data, flags)
         try:
             return _send(self, data, flags)
@@ -366,18 +372,23 @@ class socket(_std.socket):
         return self.send(data, flags)
 
     def _dsend(self, data, addr, flags):
+        k = self._k
         if addr is None:
-            if self._k.conn is False:
+            if k.conn is False:
                 raise _oserror(_errno.EDESTADDRREQ)
-            hdr = _hdr_pack(0, 0, 0)
+            hdr = _NO_ADDR
+        elif type(addr) is tuple and addr == k.last_addr and type(addr[1]) is int:
+            hdr = k.last_hdr            # the same numeric address as last time
         else:
             host, port = _resolve(addr, "sendto")
             hdr = _hdr_pack(_aton(host), port, DGRAM_F_ADDR)
+            if host == addr[0]:
+                k.last_addr, k.last_hdr = addr, hdr
         n = len(data) if not isinstance(data, memoryview) else data.nbytes
         if n > (_UDP_MAX if self._k.type == SOCK_DGRAM else _RAW_MAX):
             raise _oserror(_errno.EMSGSIZE)
         try:
-            return _sendmsg(self, [hdr, data], [], flags & ~MSG_NOSIGNAL) - DGRAM_HLEN
+            return _sendmsg(self, [hdr, data], [], flags & _NOT_NOSIGNAL) - DGRAM_HLEN
         except BrokenPipeError:
             raise self._pending_error(_errno.EPIPE) from None
 

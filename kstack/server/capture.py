@@ -45,7 +45,7 @@ class CaptureServer:
         if not self.more:
             return
         sock = self.sock
-        while sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        while sock.getsockopt(zmq.EVENTS) & int(zmq.POLLIN):
             try:
                 msg = sock.recv(zmq.NOBLOCK)
             except zmq.ZMQError:

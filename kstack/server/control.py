@@ -66,7 +66,7 @@ class ControlServer:
             return
         sock = self.sock
         for _ in range(budget):
-            if not sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            if not sock.getsockopt(zmq.EVENTS) & int(zmq.POLLIN):
                 self.more = False
                 return
             try:

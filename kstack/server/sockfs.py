@@ -29,6 +29,7 @@ A listening socket's fd carries accept tokens: one byte sits in it while the
 accept queue is not empty, so select/poll/epoll on a listener work unpatched;
 libsock reads the token, then calls accept.
 """
+import _socket
 import functools
 import os
 import select
@@ -94,7 +95,7 @@ class SockFile:
         self.err = 0               # error for libsock (geterr), taken once
         self.listening = False
         self.token_out = False
-        self.refs = set()          # (session, client fd)
+        self.refs = []             # (session, client fd): usually one
         self.closed = False
         self.wait = None
         self.wake = 0
@@ -120,6 +121,9 @@ class SockFS:
         self.by_ino = {}
         self.by_dfd = {}
         self.dirty = []
+        self.on_wake = self._on_wake          # one bound method for every socket's wait entry
+        self.txbuf = [bytearray(TX_CHUNK)]    # the stream read buffer (os.readv's list)
+        self.txview = memoryview(self.txbuf[0])
         self.stats = {"tx_bytes": 0, "rx_bytes": 0, "tx_dgrams": 0, "rx_dgrams": 0,
                       "dgram_errors": 0, "rst_on_close": 0}
 
@@ -129,7 +133,7 @@ class SockFS:
         return self.kfiles
 
     # -- life ------------------------------------------------------------------
-    def attach(self, kfd, dend: socket.socket, ino, family, type_, proto) -> SockFile:
+    def attach(self, kfd, dend: _socket.socket, ino, family, type_, proto) -> SockFile:
         """Make a new kstack socket (at kfd in kfiles) served through dend."""
         kfile = ksys.fget(self.kfiles, kfd)
         dend.setblocking(False)
@@ -147,7 +151,7 @@ class SockFS:
         self.epoll.register(sf.dfd, E_IN)
         sf.watched = True
         if kfile is not None:
-            sf.wait = WaitQueueEntry(self._on_wake, sf, EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLERR | EPOLLRDHUP)
+            sf.wait = WaitQueueEntry(self.on_wake, sf, EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLERR | EPOLLRDHUP)
             add_wait_queue(ksys.file_wq(kfile), sf.wait)
         # data may already be queued (an accepted socket)
         self._mark(sf, EPOLLIN)
@@ -169,12 +173,16 @@ class SockFS:
         if old is not None and old is not sf:
             self.unref(old, session, fd)
         session.fds[fd] = sf
-        sf.refs.add((session, fd))
+        if (session, fd) not in sf.refs:
+            sf.refs.append((session, fd))
 
     def unref(self, sf: SockFile, session, fd: int) -> None:
         if session.fds.get(fd) is sf:
             del session.fds[fd]
-        sf.refs.discard((session, fd))
+        try:
+            sf.refs.remove((session, fd))
+        except ValueError:
+            pass
         if not sf.refs:
             if sf.closed:
                 self.by_ino.pop(sf.ino, None)
@@ -295,49 +303,46 @@ class SockFS:
             self._tx_dgram(sf)
             return
         drained = False
+        buf = self.txbuf
         while budget > 0:
             data = sf.tx_pending
             if data is None:
                 if sf.in_eof or drained:
                     break
                 try:
-                    data = os.read(sf.dfd, TX_CHUNK)
+                    # into one preallocated buffer: a fresh 256 KiB bytes per read
+                    # would cost an mmap/munmap for every 1-byte message
+                    n = os.readv(sf.dfd, buf)
                 except (BlockingIOError, InterruptedError):
                     break
                 except ConnectionResetError:
                     # unix_release_sock: the client's last close left data unread
-                    data = b""
+                    n = 0
                     sf.hup = sf.abort = True
                 except OSError:
-                    data = b""
+                    n = 0
                     sf.hup = True
-                if not data:
+                if not n:
                     sf.in_eof = True
                     break
-                drained = no_eof and len(data) < TX_CHUNK
+                drained = no_eof and n < TX_CHUNK
+                data = self.txview[:n]
             if sf.out_shut == socket.SHUT_RDWR or sf.listening:
                 sf.tx_pending = None        # socket is dead (or listening): discard
                 continue
             r = ksys.sys_sendto(kfiles, sf.kfd, data, SEND_FLAGS, None)
-            if r == -EAGAIN:
-                sf.tx_pending = data
-                sf.tx_blocked = True
-                ksys.set_nospace(sf.kfile)
-                self._set_events(sf, sf.events & ~E_IN)
-                return
             if r < 0:
                 sf.tx_pending = None
-                if r != -EPIPE or not sf.err:
+                if r == -EAGAIN:
+                    self._tx_full(sf, data)
+                elif r != -EPIPE or not sf.err:
                     self._error(sf, -r)
                 return
             self.stats["tx_bytes"] += r
             budget -= r
             if r < len(data):
                 # a short write: the send buffer is full (wait for write space)
-                sf.tx_pending = data[r:]
-                sf.tx_blocked = True
-                ksys.set_nospace(sf.kfile)
-                self._set_events(sf, sf.events & ~E_IN)
+                self._tx_full(sf, data[r:])
                 return
             sf.tx_pending = None
         else:
@@ -347,6 +352,14 @@ class SockFS:
             return
         if sf.in_eof and sf.tx_pending is None:
             self._in_eof(sf)
+
+    def _tx_full(self, sf: SockFile, rest) -> None:
+        """The send buffer is full: keep what it did not take (out of the shared
+        read buffer), stop reading the fd until the socket's write space wake-up."""
+        sf.tx_pending = rest if type(rest) is bytes else bytes(rest)
+        sf.tx_blocked = True
+        ksys.set_nospace(sf.kfile)
+        self._set_events(sf, sf.events & ~E_IN)
 
     def _tx_dgram(self, sf: SockFile) -> None:
         kfiles = self.kfiles

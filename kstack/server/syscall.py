@@ -16,6 +16,7 @@ with its own fd number just before the request; the daemon keeps its end,
 learns the client end's inode (the socket's name for adopt) and closes its
 copy of the client end. One ZeroMQ round trip per setup call.
 """
+import _socket
 import os
 import socket
 import stat
@@ -32,9 +33,13 @@ from . import ksys
 from .proto import MAX_REQUEST, SYSCALL_EP
 
 EBADMSG = 74
-_EVENTS = zmq.EVENTS
-_POLLIN = zmq.POLLIN
-_NOBLOCK = zmq.NOBLOCK
+# Plain ints: pyzmq's enum constants make every ``events & POLLIN`` an IntFlag
+# operation (a few microseconds each, several per request).
+_EVENTS = int(zmq.EVENTS)
+_RCVMORE = int(zmq.RCVMORE)
+_POLLIN = int(zmq.POLLIN)
+_NOBLOCK = int(zmq.NOBLOCK)
+_SNDMORE = int(zmq.SNDMORE)
 
 SOCK_TYPE_MASK = 0xF
 O_NONBLOCK = 0o4000
@@ -114,7 +119,7 @@ class SyscallServer:
             return
         sock = self.sock
         getsockopt = sock.getsockopt
-        recv = sock.recv_multipart
+        recv = sock.recv
         stats = self.stats
         n = 0
         while n < budget:
@@ -122,7 +127,9 @@ class SyscallServer:
                 self.more = False
                 return
             try:
-                frames = recv(_NOBLOCK)
+                frames = [recv(_NOBLOCK)]
+                while getsockopt(_RCVMORE):
+                    frames.append(recv(_NOBLOCK))
             except zmq.Again:
                 continue
             except zmq.ZMQError:
@@ -137,10 +144,13 @@ class SyscallServer:
         if not self.replies:
             return
         replies, self.replies = self.replies, []
-        send = self.sock.send_multipart
+        send = self.sock.send
+        more = _SNDMORE | _NOBLOCK
         for frames in replies:
             try:
-                send(frames, zmq.NOBLOCK)
+                for f in frames[:-1]:
+                    send(f, more)
+                send(frames[-1], _NOBLOCK)
             except zmq.ZMQError:
                 pass
         # sending may have eaten the FD's edge for a request that came meanwhile
@@ -329,7 +339,7 @@ class SyscallServer:
             os.close(dfd)
             return None
         try:
-            dend = socket.socket(fileno=dfd)
+            dend = _socket.socket(fileno=dfd)      # the C type: smaller, int family/type
         except OSError:
             os.close(dfd)
             return None
