@@ -47,9 +47,9 @@ _UDP_MAX = 65507
 _RAW_MAX = 65535
 _EOF_POLL = _select.POLLHUP
 TCP_LISTEN = 10
+TCP_SYN_SENT = 2
 _MSG_OOB = int(MSG_OOB)                     # ints: IntFlag arithmetic costs on every send
 _NOT_NOSIGNAL = ~int(MSG_NOSIGNAL)
-TCP_SYN_SENT = 2
 _connecting = {}    # fd -> weakref(socket) with a connect() in progress (see libsock.select)
 # socket() calls that go without a round trip (see _kcreate)
 _QUICK = frozenset(((SOCK_STREAM, 0), (SOCK_STREAM, IPPROTO_TCP), (SOCK_DGRAM, 0),

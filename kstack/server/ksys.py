@@ -29,11 +29,6 @@ sock_poll = _m.sock_poll               # (file) -> the socket's EPOLL mask
 fget = _f.fget                         # (files, fd) -> the struct file or None
 
 
-def load():
-    """The socket layer's module (kstack/net/socket.py)."""
-    return _m
-
-
 def files_struct(net):
     """The daemon's own table: every socket it serves, at daemon-chosen numbers."""
     return _f.FilesStruct(first_fd=0, max_fds=1 << 24, net=net)

@@ -59,6 +59,7 @@ FATAL = frozenset((ECONNRESET, ECONNREFUSED, ETIMEDOUT, EPIPE, ECONNABORTED, EHO
 DGRAM_F_ERR = 2
 NO_ADDR = DGRAM_HDR.pack(0, 0, 0)
 RX_MORE = EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP
+WAKE_MASK = EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLERR | EPOLLRDHUP     # what wakes the pump
 _hdr_pack = DGRAM_HDR.pack
 _hdr_unpack = DGRAM_HDR.unpack_from
 
@@ -151,7 +152,7 @@ class SockFS:
         self.epoll.register(sf.dfd, E_IN)
         sf.watched = True
         if kfile is not None:
-            sf.wait = WaitQueueEntry(self.on_wake, sf, EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLERR | EPOLLRDHUP)
+            sf.wait = WaitQueueEntry(self.on_wake, sf, WAKE_MASK)
             add_wait_queue(ksys.file_wq(kfile), sf.wait)
         # data may already be queued (an accepted socket)
         self._mark(sf, EPOLLIN)

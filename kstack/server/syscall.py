@@ -378,10 +378,9 @@ class SyscallServer:
         """socket(2) that came on the session connection (no reply: libsock sends it
         only for combinations that cannot fail but for lack of memory; a failure is
         kept and returned by the next call naming fd)."""
-        import msgpack as _mp
         pair = self._pair_from(fds)
         try:
-            family, type_, proto = _mp.unpackb(payload)
+            family, type_, proto = msgpack.unpackb(payload)
             if type(family) is not int or type(type_) is not int or type(proto) is not int:
                 raise TypeError
         except Exception:
